@@ -1,0 +1,194 @@
+//! Raw command-line arguments (clap derive). Validation happens in `crate::config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tuskguard",
+    version,
+    about = "Keeps Tusky API keys out of git: scans trees, staged changes and history",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Print only findings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more about what is scanned and skipped.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan a working tree or any directory (default: .), or with --staged what the next commit adds.
+    Scan(ScanArgs),
+    /// Scan every blob reachable from every ref, once, and say which commit introduced each key.
+    History(HistoryArgs),
+    /// Check the keys of a JSON report (or - for stdin) against the Tusky API.
+    Verify(VerifyArgs),
+    /// Revoke the live keys of a JSON report through the Tusky API (dry run unless --yes).
+    Revoke(RevokeArgs),
+    /// Write the current findings as a baseline file.
+    Baseline(BaselineArgs),
+    /// Show or check the built-in and custom rules.
+    Rules(RulesArgs),
+    /// Install a git pre-commit hook that runs `tuskguard scan --staged`.
+    InstallHook(InstallHookArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where and how results are written.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print full keys (off by default: every key is redacted).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit 1 when a finding at or above this severity remains (critical, high, medium, low, info).
+    #[arg(long, value_name = "SEVERITY", default_value = "low")]
+    pub fail_on: String,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// What is scanned and which suppressions apply; shared by `scan`, `history` and `baseline`.
+#[derive(Args, Debug, Clone)]
+pub struct ScanOptions {
+    /// Config file (default: .tuskguard.toml at the scan root, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report only findings whose fingerprints are not in this baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Scan files that .gitignore and friends would hide.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip files larger than this (e.g. 10M, 512K, 1G); skipped files are counted and said.
+    #[arg(long, value_name = "SIZE", default_value = "50M")]
+    pub max_file_size: String,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Check every key found against the Tusky API (network; off by default).
+    #[arg(long)]
+    pub verify: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScanArgs {
+    /// Files or directories to scan (default: .). With --staged: limit to these staged paths.
+    pub paths: Vec<PathBuf>,
+    /// Scan what the next commit would add (index vs HEAD), read from the index.
+    #[arg(long)]
+    pub staged: bool,
+    #[command(flatten)]
+    pub scan: ScanOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// Repository to audit (default: the one containing the current directory).
+    pub repo: Option<PathBuf>,
+    /// Only commits after REV, or a range A..B.
+    #[arg(long, value_name = "REV|A..B")]
+    pub since: Option<String>,
+    /// Only history reachable from this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// At most N commits.
+    #[arg(long, value_name = "N")]
+    pub max_count: Option<usize>,
+    #[command(flatten)]
+    pub scan: ScanOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// A tuskguard JSON report, or - for stdin.
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RevokeArgs {
+    /// A tuskguard JSON report, or - for stdin.
+    pub report: Option<PathBuf>,
+    /// Really revoke (otherwise a dry run).
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BaselineArgs {
+    /// Directory to scan (default: .).
+    pub path: Option<PathBuf>,
+    /// Where to write the baseline (default: .tuskguard-baseline.json in the scanned directory).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub scan: ScanOptions,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: RulesAction,
+    /// Config file with custom rules.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum RulesAction {
+    /// List built-in and custom rules.
+    List,
+    /// Run every rule's examples and negative examples.
+    Check,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InstallHookArgs {
+    /// Repository (default: the one containing the current directory).
+    pub repo: Option<PathBuf>,
+    /// Replace an existing hook that tuskguard did not write.
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,37 @@
+//! `tuskguard baseline`: record today's findings so that CI reports only new ones.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use super::args::{BaselineArgs, GlobalArgs};
+use super::output::ExitStatus;
+use super::scan::scan_paths;
+use crate::findings::suppression::Baseline;
+
+pub const DEFAULT_BASELINE_FILE: &str = ".tuskguard-baseline.json";
+
+pub fn run(global: &GlobalArgs, args: &BaselineArgs) -> Result<ExitStatus> {
+    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut options = args.scan.clone();
+    // A baseline records everything that is there now, so an older baseline must not hide it.
+    options.baseline = None;
+    let report = scan_paths(std::slice::from_ref(&root), &options, false)?;
+    let baseline = Baseline::from_findings(&report.findings);
+    let target = args
+        .output
+        .clone()
+        .unwrap_or_else(|| root.join(DEFAULT_BASELINE_FILE));
+    let json = serde_json::to_string_pretty(&baseline)?;
+    std::fs::write(&target, json + "\n")
+        .with_context(|| format!("cannot write baseline {}", target.display()))?;
+    if !global.quiet {
+        eprintln!(
+            "tuskguard: wrote {} fingerprints to {} (no keys are stored in it); use it with --baseline {}",
+            baseline.entries.len(),
+            target.display(),
+            target.display()
+        );
+    }
+    Ok(ExitStatus::Clean)
+}

@@ -1,0 +1,106 @@
+//! Exit codes, report destinations and the broken-pipe rule shared by every command.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::args::{ColorChoice, OutputArgs};
+use crate::findings::{Report, Severity};
+use crate::reports::{self, RenderOptions};
+
+/// The process exit codes of SPEC §2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Clean,
+    Findings,
+    Error,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Clean => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Error => 2,
+        }
+    }
+}
+
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Whether text output to stdout should be coloured: `--color`, then `NO_COLOR`, then a TTY check.
+pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            !to_file
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && io::stdout().is_terminal()
+        }
+    }
+}
+
+/// The fail-on threshold: a severity name.
+pub fn parse_fail_on(value: &str) -> Result<Severity> {
+    value
+        .parse::<Severity>()
+        .map_err(|msg| anyhow::anyhow!("--fail-on: {msg}"))
+}
+
+/// Writes the report where the user asked and decides the exit status.
+pub fn finish_with(
+    report: &Report,
+    output: &OutputArgs,
+    quiet: bool,
+    verbose: bool,
+) -> Result<ExitStatus> {
+    let fail_on = parse_fail_on(&output.fail_on)?;
+    let options = RenderOptions {
+        color: use_color(output.color, output.output.is_some()),
+        quiet,
+        verbose,
+    };
+    write_to(output.output.as_deref(), |out| {
+        reports::write_report(report, output.format, &options, out)
+    })?;
+    let failing = report.findings.iter().any(|f| f.severity >= fail_on);
+    Ok(if failing {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+/// Runs `write` against the output file or a locked, buffered stdout.
+pub fn write_to(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match path {
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("cannot write report to {}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            write(&mut out)
+                .with_context(|| format!("cannot write report to {}", path.display()))?;
+            out.flush()
+                .with_context(|| format!("cannot write report to {}", path.display()))?;
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            write(&mut out).context("cannot write to stdout")?;
+            out.flush().context("cannot write to stdout")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `tuskguard scan`: the working tree (or, with --staged, the index).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use super::args::{GlobalArgs, OutputArgs, ScanArgs, ScanOptions};
+use super::output::{ExitStatus, finish_with};
+use crate::config::{ConfigFile, ScanSettings};
+use crate::findings::collect::Collector;
+use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
+use crate::findings::{REPORT_VERSION, Report, Summary, ToolInfo};
+use crate::scanner::Scanner;
+use crate::sources::ScanStats;
+use crate::sources::tree::scan_tree;
+
+pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
+    if args.staged {
+        bail!("--staged is not available yet");
+    }
+    let roots: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    for root in &roots {
+        if !root.exists() {
+            bail!("{}: no such file or directory", root.display());
+        }
+    }
+    let report = scan_paths(&roots, &args.scan, args.output.show_secrets)?;
+    emit(global, &report, &args.output)
+}
+
+/// Everything a scanning command loads before it reads a file.
+pub struct Prepared {
+    pub settings: ScanSettings,
+    pub scanner: Scanner,
+    pub suppressions: Suppressions,
+}
+
+/// Validates options and loads config, rules, ignore file and baseline, relative to `root`.
+pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
+    let settings = ScanSettings::from_options(options)?;
+    let config_root = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(Path::new("."))
+    };
+    let (config, _config_path) = ConfigFile::load(options.config.as_deref(), config_root)?;
+    let scanner = Scanner::new(&config, config_root)?;
+    let mut suppressions = Suppressions::default();
+    let ignore_path = config_root.join(IGNORE_FILE_NAME);
+    if ignore_path.is_file() {
+        suppressions.ignored = load_ignore_file(&ignore_path)?;
+    }
+    if let Some(baseline) = &settings.baseline {
+        suppressions.baseline = Baseline::load(baseline)?;
+    }
+    Ok(Prepared {
+        settings,
+        scanner,
+        suppressions,
+    })
+}
+
+/// Scans directories or files and returns the finished report.
+pub fn scan_paths(roots: &[PathBuf], options: &ScanOptions, show_secrets: bool) -> Result<Report> {
+    let started = Instant::now();
+    let prepared = prepare(options, &roots[0])?;
+    let stats = ScanStats::default();
+    let collector = scan_tree(roots, &prepared.settings, &prepared.scanner, &stats);
+    Ok(build_report(
+        "scan",
+        &roots[0],
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    ))
+}
+
+/// Turns collected occurrences into the report every format renders.
+pub fn build_report(
+    mode: &str,
+    root: &Path,
+    collector: Collector,
+    stats: &ScanStats,
+    suppressions: &Suppressions,
+    started: Instant,
+    show_secrets: bool,
+) -> Report {
+    let (mut findings, suppressed) = collector.finish(suppressions);
+    if show_secrets {
+        for finding in &mut findings {
+            if let (Some(info), Some(value)) = (&mut finding.secret, &finding.secret_value) {
+                info.value = Some(value.expose().to_owned());
+            }
+        }
+    }
+    let mut summary = Summary {
+        suppressed,
+        ..Summary::default()
+    };
+    stats.fill(&mut summary);
+    summary.findings = findings.len();
+    for finding in &findings {
+        *summary.by_severity.entry(finding.severity).or_default() += 1;
+    }
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    Report {
+        version: REPORT_VERSION,
+        tool: ToolInfo::default(),
+        mode: mode.to_owned(),
+        root: root.display().to_string(),
+        findings,
+        summary,
+    }
+}
+
+/// Writes the report and, for people, the warnings about skipped input on stderr.
+pub fn emit(global: &GlobalArgs, report: &Report, output: &OutputArgs) -> Result<ExitStatus> {
+    if !global.quiet && !report.summary.warnings.is_empty() && !global.verbose {
+        let mut stderr = std::io::stderr().lock();
+        for warning in &report.summary.warnings {
+            let _ = writeln!(
+                stderr,
+                "tuskguard: warning: {}",
+                crate::reports::text::escape_control(warning)
+            );
+        }
+    }
+    finish_with(report, output, global.quiet, global.verbose)
+}

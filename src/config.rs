@@ -1,0 +1,135 @@
+//! The validated configuration: command-line options and the optional `.tuskguard.toml`, checked
+//! once before any scanning starts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::cli::ScanOptions;
+use crate::engine::rules::RuleDef;
+
+pub const DEFAULT_CONFIG_FILE: &str = ".tuskguard.toml";
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 * 1024 * 1024;
+
+/// The `.tuskguard.toml` file as written by users.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub allowlist: AllowlistConfig,
+    /// Built-in rule ids to switch off.
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+    /// Custom rules; a custom rule with a built-in id replaces the built-in one.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowlistConfig {
+    /// gitignore-style globs, relative to the scan root; matching files are not scanned (counted).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Regexes; a secret that matches one is not reported.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+impl ConfigFile {
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        toml::from_str(text).map_err(|err| {
+            anyhow::anyhow!("{}: invalid config: {}", path.display(), err.message()).context(
+                format!("fix {} or pass --config with another file", path.display()),
+            )
+        })
+    }
+
+    /// Loads `--config FILE` (which must exist) or the default file at `root` (if present).
+    pub fn load(explicit: Option<&Path>, root: &Path) -> Result<(Self, Option<PathBuf>)> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None => {
+                let default = root.join(DEFAULT_CONFIG_FILE);
+                if !default.is_file() {
+                    return Ok((ConfigFile::default(), None));
+                }
+                default
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Ok((Self::parse(&text, &path)?, Some(path)))
+    }
+}
+
+/// Parses sizes like `50M`, `512K`, `1G`, `1000`.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let number: u64 = digits.parse().with_context(|| {
+        format!("--max-file-size: '{text}' is not a size (try 10M, 512K or 1G)")
+    })?;
+    let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => bail!("--max-file-size: unknown unit in '{text}' (use K, M or G)"),
+    };
+    number
+        .checked_mul(multiplier)
+        .with_context(|| format!("--max-file-size: '{text}' is too large"))
+}
+
+/// Options every scanning command shares, validated.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    pub max_file_size: u64,
+    pub threads: usize,
+    pub respect_ignore: bool,
+    pub baseline: Option<PathBuf>,
+    pub verify: bool,
+}
+
+impl ScanSettings {
+    pub fn from_options(options: &ScanOptions) -> Result<Self> {
+        let threads = match options.threads {
+            Some(0) => bail!("--threads must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Ok(ScanSettings {
+            max_file_size: parse_size(&options.max_file_size)?,
+            threads,
+            respect_ignore: !options.no_ignore,
+            baseline: options.baseline.clone(),
+            verify: options.verify,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10M").unwrap(), 10 << 20);
+        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5X").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn config_rejects_unknown_keys_with_path() {
+        let err = ConfigFile::parse("colour = 1", Path::new("cfg.toml")).unwrap_err();
+        assert!(format!("{err:#}").contains("cfg.toml"));
+    }
+}

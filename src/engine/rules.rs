@@ -1,0 +1,131 @@
+//! Rules as data: `rules/*.toml` embedded at build time, plus custom rules from the config file.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::findings::{Confidence, Severity};
+
+/// The built-in rule files, embedded so the binary needs nothing at run time.
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[(
+    "rules/tusky-keys.toml",
+    include_str!("../../rules/tusky-keys.toml"),
+)];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JudgeKind {
+    /// The `body` group after a known prefix must look random.
+    KeyBody,
+    /// The `secret` group is a UUID that must not be a placeholder.
+    Uuid,
+    /// Report whatever the pattern captures (custom rules).
+    None,
+}
+
+/// One rule as written in TOML.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    #[serde(default = "high_confidence")]
+    pub confidence: Confidence,
+    /// Literals of which one must occur for the rule to run (the prefilter).
+    pub anchors: Vec<String>,
+    /// Regexes with a named group `secret` (or `body`, the random part after the anchor).
+    pub patterns: Vec<String>,
+    #[serde(default = "no_judge")]
+    pub judge: JudgeKind,
+    /// Bytes before / after an anchor hit searched by the patterns.
+    #[serde(default)]
+    pub window_before: Option<usize>,
+    #[serde(default)]
+    pub window_after: Option<usize>,
+    pub remediation: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+fn high_confidence() -> Confidence {
+    Confidence::High
+}
+
+fn no_judge() -> JudgeKind {
+    JudgeKind::None
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    rule: Vec<RuleDef>,
+}
+
+/// Parses one rule file; `origin` names it in errors.
+pub fn parse_rule_file(text: &str, origin: &str) -> Result<Vec<RuleDef>> {
+    let file: RuleFile = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{origin}: invalid rule file: {}", e.message()))?;
+    for rule in &file.rule {
+        validate(rule).with_context(|| format!("{origin}: rule '{}'", rule.id))?;
+    }
+    Ok(file.rule)
+}
+
+pub fn validate(rule: &RuleDef) -> Result<()> {
+    if rule.id.is_empty()
+        || !rule
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        bail!("rule id must be non-empty and use only letters, digits and '-'");
+    }
+    if rule.anchors.is_empty() || rule.anchors.iter().any(|a| a.len() < 3) {
+        bail!("every rule needs at least one literal anchor of 3 or more bytes (the prefilter)");
+    }
+    if rule.patterns.is_empty() {
+        bail!("a rule needs at least one pattern");
+    }
+    for pattern in &rule.patterns {
+        let regex = regex::bytes::Regex::new(pattern)
+            .with_context(|| format!("invalid pattern {pattern}"))?;
+        let names: Vec<_> = regex.capture_names().flatten().collect();
+        let wanted = if rule.judge == JudgeKind::KeyBody {
+            "body"
+        } else {
+            "secret"
+        };
+        if !names.contains(&wanted) {
+            bail!(
+                "pattern {pattern} needs a named group '{wanted}' (judge {:?})",
+                rule.judge
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The built-in rules, then custom ones (a custom rule replaces a built-in with the same id),
+/// minus disabled ids.
+pub fn load_rules(custom: &[RuleDef], disabled: &[String]) -> Result<Vec<RuleDef>> {
+    let mut rules = Vec::new();
+    for (origin, text) in BUILTIN_RULE_FILES {
+        rules.extend(parse_rule_file(text, origin)?);
+    }
+    for rule in custom {
+        validate(rule).with_context(|| format!("custom rule '{}'", rule.id))?;
+        match rules.iter_mut().find(|r| r.id == rule.id) {
+            Some(existing) => *existing = rule.clone(),
+            None => rules.push(rule.clone()),
+        }
+    }
+    for id in disabled {
+        if !rules.iter().any(|r| &r.id == id) {
+            bail!("disabled_rules names '{id}', which is not a rule (see `tuskguard rules list`)");
+        }
+    }
+    rules.retain(|r| !disabled.contains(&r.id));
+    Ok(rules)
+}

@@ -1,0 +1,96 @@
+//! The one collector: turns occurrences from many workers into one finding per fingerprint,
+//! then applies fingerprint-level suppression.
+
+use std::collections::HashMap;
+
+use super::suppression::Suppressions;
+use super::{Finding, Occurrence, SecretInfo, SuppressedCounts};
+
+#[derive(Default)]
+pub struct Collector {
+    by_fingerprint: HashMap<String, Finding>,
+}
+
+impl Collector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, occurrence: Occurrence) {
+        let key = occurrence.fingerprint.as_str().to_owned();
+        match self.by_fingerprint.get_mut(&key) {
+            Some(finding) => {
+                if !finding.locations.contains(&occurrence.location) {
+                    finding.locations.push(occurrence.location);
+                }
+                finding.confidence = finding.confidence.max(occurrence.confidence);
+            }
+            None => {
+                let secret = occurrence.secret.as_ref().map(|s| SecretInfo {
+                    redacted: s.redacted(),
+                    length: s.char_len(),
+                    value: None,
+                });
+                self.by_fingerprint.insert(
+                    key.clone(),
+                    Finding {
+                        rule_id: occurrence.rule_id,
+                        kind: occurrence.kind,
+                        severity: occurrence.severity,
+                        confidence: occurrence.confidence,
+                        title: occurrence.title,
+                        remediation: occurrence.remediation,
+                        fingerprint: key,
+                        secret,
+                        locations: vec![occurrence.location],
+                        history: None,
+                        verification: None,
+                        secret_value: occurrence.secret,
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn extend(&mut self, occurrences: impl IntoIterator<Item = Occurrence>) {
+        for occurrence in occurrences {
+            self.add(occurrence);
+        }
+    }
+
+    /// Findings sorted most severe first, then by path and line, with suppressed ones removed
+    /// and counted.
+    pub fn finish(self, suppressions: &Suppressions) -> (Vec<Finding>, SuppressedCounts) {
+        let mut counts = SuppressedCounts::default();
+        let mut findings: Vec<Finding> = self
+            .by_fingerprint
+            .into_values()
+            .filter(|f| {
+                if suppressions.ignored.contains(&f.fingerprint) {
+                    counts.ignore_file += 1;
+                    false
+                } else if suppressions.baseline.contains(&f.fingerprint) {
+                    counts.baseline += 1;
+                    false
+                } else {
+                    true
+                }
+            })
+            .collect();
+        for finding in &mut findings {
+            finding
+                .locations
+                .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+        }
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| {
+                    let (la, lb) = (a.primary_location(), b.primary_location());
+                    (&la.path, la.line, la.column).cmp(&(&lb.path, lb.line, lb.column))
+                })
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
+        (findings, counts)
+    }
+}

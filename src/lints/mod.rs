@@ -1,0 +1,1 @@
+//! Lints: env files git would commit, and over-broad key scopes.

@@ -1,0 +1,262 @@
+//! `--format text`: for a person. One block per finding (every location grouped under it), a
+//! one-line "what to do", and a summary line. Colour only when asked for or on a TTY.
+
+use std::io::{self, Write};
+
+use super::RenderOptions;
+use crate::findings::{Finding, Report, Severity, VerificationStatus};
+
+/// Locations listed per finding before the rest are counted.
+const MAX_LOCATIONS_SHOWN: usize = 5;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn severity(&self, severity: Severity) -> String {
+        let code = match severity {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.wrap(code, &severity.as_str().to_ascii_uppercase())
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+}
+
+pub fn write(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let paint = Paint { on: options.color };
+    for finding in &report.findings {
+        write_finding(finding, &paint, out)?;
+    }
+    if !options.quiet {
+        write_summary(report, options, &paint, out)?;
+    }
+    Ok(())
+}
+
+fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {}  {}",
+        paint.severity(finding.severity),
+        paint.bold(&finding.title),
+        paint.dim(&format!("[{}]", finding.rule_id))
+    )?;
+    if let Some(secret) = &finding.secret {
+        match &secret.value {
+            Some(value) => writeln!(out, "  key:  {value} ({} chars)", secret.length)?,
+            None => writeln!(
+                out,
+                "  key:  {} ({} chars, redacted)",
+                secret.redacted, secret.length
+            )?,
+        }
+    }
+    if let Some(verification) = &finding.verification {
+        let status = match verification.status {
+            VerificationStatus::Live => "LIVE: the key works right now",
+            VerificationStatus::NotLive => "not live (revoked, invalid or expired)",
+            VerificationStatus::Unknown => "unknown",
+        };
+        match &verification.reason {
+            Some(reason) => writeln!(out, "  status: {status} ({reason})")?,
+            None => writeln!(out, "  status: {status}")?,
+        }
+    }
+    for (index, location) in finding
+        .locations
+        .iter()
+        .take(MAX_LOCATIONS_SHOWN)
+        .enumerate()
+    {
+        let label = if index == 0 { "  at:  " } else { "        " };
+        let mut line = format!(
+            "{label}{}:{}:{}",
+            escape_control(&location.path),
+            location.line,
+            location.column
+        );
+        if !location.encoding.is_plain() {
+            line.push_str(&format!(" ({:?}-encoded)", location.encoding).to_lowercase());
+        }
+        if let Some(commit) = &location.commit {
+            line.push_str(&format!(" in commit {}", short_id(&commit.id)));
+        }
+        writeln!(out, "{line}")?;
+    }
+    if finding.locations.len() > MAX_LOCATIONS_SHOWN {
+        writeln!(
+            out,
+            "        … and {} more locations (--format json lists all)",
+            finding.locations.len() - MAX_LOCATIONS_SHOWN
+        )?;
+    }
+    if let Some(history) = &finding.history {
+        writeln!(
+            out,
+            "  since: commit {} by {} on {} ({})",
+            short_id(&history.introduced.id),
+            history.introduced.author,
+            history.introduced.time,
+            history.introduced.summary
+        )?;
+        writeln!(
+            out,
+            "  still at HEAD: {}; pushed: {}",
+            yes_no(history.present_at_head),
+            yes_no(history.pushed)
+        )?;
+    }
+    writeln!(out, "  fix:  {}", finding.remediation)?;
+    writeln!(
+        out,
+        "  {}",
+        paint.dim(&format!(
+            "fingerprint {} (add to .tuskguardignore to accept this finding)",
+            finding.fingerprint
+        ))
+    )?;
+    writeln!(out)
+}
+
+fn write_summary(
+    report: &Report,
+    options: &RenderOptions,
+    paint: &Paint,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let summary = &report.summary;
+    let mut line = format!(
+        "Scanned {} ({}) in {:.2}s: ",
+        plural(summary.files_scanned, "file", "files"),
+        human_bytes(summary.bytes_scanned),
+        summary.duration_ms as f64 / 1000.0
+    );
+    if report.findings.is_empty() {
+        line.push_str(&paint.wrap("32", "no findings"));
+    } else {
+        let by_severity: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|sev| {
+                summary
+                    .by_severity
+                    .get(sev)
+                    .filter(|n| **n > 0)
+                    .map(|n| format!("{n} {sev}"))
+            })
+            .collect();
+        line.push_str(&format!(
+            "{} ({})",
+            paint.bold(&plural(report.findings.len() as u64, "finding", "findings")),
+            by_severity.join(", ")
+        ));
+    }
+    writeln!(out, "{line}")?;
+    let skipped: u64 = summary.skipped.values().sum();
+    if skipped > 0 {
+        let reasons: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.describe()))
+            .collect();
+        writeln!(
+            out,
+            "Skipped {}: {}.",
+            plural(skipped, "input", "inputs"),
+            reasons.join(", ")
+        )?;
+    }
+    let suppressed = &summary.suppressed;
+    if suppressed.total() > 0 {
+        writeln!(
+            out,
+            "Suppressed {}: {} inline (tuskguard:allow), {} by .tuskguardignore, {} by baseline, {} by config allow-list.",
+            suppressed.total(),
+            suppressed.inline,
+            suppressed.ignore_file,
+            suppressed.baseline,
+            suppressed.config
+        )?;
+    }
+    if options.verbose {
+        for warning in &summary.warnings {
+            writeln!(out, "  note: {}", escape_control(warning))?;
+        }
+    }
+    Ok(())
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Hostile file names must not move the cursor or fake output lines.
+pub fn escape_control(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+    }
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+    }
+}

@@ -1,0 +1,114 @@
+//! One scanner for every source: runs the engine (and the content lints) over one file or blob,
+//! applies inline and config allow-lists, and turns matches into occurrences.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use regex::Regex;
+
+use crate::config::ConfigFile;
+use crate::engine::Engine;
+use crate::engine::rules::load_rules;
+use crate::findings::{FindingKind, Fingerprint, Location, Occurrence, SecretValue};
+
+/// The result of scanning one file or blob.
+#[derive(Debug, Default)]
+pub struct BlobScan {
+    pub occurrences: Vec<Occurrence>,
+    /// Matches silenced by `tuskguard:allow`.
+    pub inline_suppressed: u64,
+    /// Matches silenced by the config's secret allow-list.
+    pub config_suppressed: u64,
+}
+
+pub struct Scanner {
+    engine: Engine,
+    allowed_secrets: Vec<Regex>,
+    allowed_paths: Gitignore,
+}
+
+impl Scanner {
+    /// Builds the scanner from the built-in rules and a config whose paths are relative to `root`.
+    pub fn new(config: &ConfigFile, root: &Path) -> Result<Self> {
+        let rules = load_rules(&config.rules, &config.disabled_rules)?;
+        let engine = Engine::new(rules)?;
+        let allowed_secrets = config
+            .allowlist
+            .secrets
+            .iter()
+            .map(|re| {
+                Regex::new(re).with_context(|| format!("allowlist.secrets: invalid regex {re}"))
+            })
+            .collect::<Result<_>>()?;
+        let mut builder = GitignoreBuilder::new(root);
+        for glob in &config.allowlist.paths {
+            builder
+                .add_line(None, glob)
+                .with_context(|| format!("allowlist.paths: invalid glob {glob}"))?;
+        }
+        let allowed_paths = builder.build().context("allowlist.paths")?;
+        Ok(Scanner {
+            engine,
+            allowed_secrets,
+            allowed_paths,
+        })
+    }
+
+    /// The scanner with built-in rules only and no allow-lists.
+    pub fn builtin() -> Result<Self> {
+        Self::new(&ConfigFile::default(), Path::new("."))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// True when the config allow-lists this path (relative to the scan root).
+    pub fn path_allowed(&self, relative: &Path, is_dir: bool) -> bool {
+        !self.allowed_paths.is_empty()
+            && self
+                .allowed_paths
+                .matched_path_or_any_parents(relative, is_dir)
+                .is_ignore()
+    }
+
+    /// Scans one file's bytes; `path` is how reports name it.
+    pub fn scan_blob(&self, path: &str, bytes: &[u8]) -> BlobScan {
+        let mut result = BlobScan::default();
+        for found in self.engine.find_secrets(bytes) {
+            if found.allowed_inline {
+                result.inline_suppressed += 1;
+                continue;
+            }
+            if self
+                .allowed_secrets
+                .iter()
+                .any(|re| re.is_match(&found.secret))
+            {
+                result.config_suppressed += 1;
+                continue;
+            }
+            let rule = &self.engine.rules()[found.rule_index];
+            result.occurrences.push(Occurrence {
+                rule_id: rule.id.clone(),
+                kind: FindingKind::Secret,
+                severity: rule.severity,
+                confidence: found.confidence,
+                title: rule.title.clone(),
+                remediation: rule.remediation.clone(),
+                fingerprint: Fingerprint::for_secret(&rule.id, &found.secret),
+                secret: Some(SecretValue::new(found.secret)),
+                location: Location {
+                    path: path.to_owned(),
+                    line: found.line,
+                    column: found.column,
+                    end_column: found.end_column,
+                    encoding: found.encoding,
+                    commit: None,
+                },
+            });
+        }
+        result
+    }
+}

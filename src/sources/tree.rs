@@ -1,0 +1,166 @@
+//! The working-tree source: ignore's parallel walker feeds per-thread workers that read and scan
+//! each file; occurrences go through a bounded channel to one collector.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::bounded;
+use ignore::{WalkBuilder, WalkState};
+
+use super::ScanStats;
+use crate::config::ScanSettings;
+use crate::findings::collect::Collector;
+use crate::findings::{Occurrence, SkipReason};
+use crate::scanner::Scanner;
+
+/// How reports name a walked path: as given, without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let shown = path.strip_prefix(".").unwrap_or(path);
+    shown.to_string_lossy().into_owned()
+}
+
+/// Walks `roots` in parallel and collects every occurrence.
+pub fn scan_tree(
+    roots: &[PathBuf],
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    stats: &ScanStats,
+) -> Collector {
+    let mut builder = WalkBuilder::new(&roots[0]);
+    for root in &roots[1..] {
+        builder.add(root);
+    }
+    let scan_root = roots[0].clone();
+    builder
+        .hidden(false)
+        .ignore(false)
+        .parents(settings.respect_ignore)
+        .git_ignore(settings.respect_ignore)
+        .git_global(settings.respect_ignore)
+        .git_exclude(settings.respect_ignore)
+        .follow_links(false)
+        .threads(settings.threads)
+        .filter_entry(|entry| entry.file_name() != ".git");
+    let walker = builder.build_parallel();
+
+    let (sender, receiver) = bounded::<Vec<Occurrence>>(256);
+    let mut collector = Collector::new();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            walker.run(|| {
+                let sender = sender.clone();
+                let mut buffer = Vec::with_capacity(64 * 1024);
+                let scan_root = scan_root.as_path();
+                Box::new(move |entry| {
+                    let entry = match entry {
+                        Ok(entry) => entry,
+                        Err(err) => {
+                            let reason = if err.is_io()
+                                && err.io_error().is_some_and(|e| {
+                                    e.kind() == std::io::ErrorKind::PermissionDenied
+                                }) {
+                                SkipReason::Unreadable
+                            } else if err.to_string().contains("loop") {
+                                SkipReason::SymlinkLoop
+                            } else {
+                                SkipReason::Unreadable
+                            };
+                            stats.skip(reason, Some(format!("{err}; the scan went on without it")));
+                            return WalkState::Continue;
+                        }
+                    };
+                    let Some(file_type) = entry.file_type() else {
+                        return WalkState::Continue;
+                    };
+                    if file_type.is_dir() {
+                        if let Ok(relative) = entry.path().strip_prefix(scan_root)
+                            && !relative.as_os_str().is_empty()
+                            && scanner.path_allowed(relative, true)
+                        {
+                            stats.skip(SkipReason::ConfigAllowed, None);
+                            return WalkState::Skip;
+                        }
+                        return WalkState::Continue;
+                    }
+                    let path = entry.path();
+                    if let Ok(relative) = path.strip_prefix(scan_root)
+                        && scanner.path_allowed(relative, false)
+                    {
+                        stats.skip(SkipReason::ConfigAllowed, None);
+                        return WalkState::Continue;
+                    }
+                    if !file_type.is_file() {
+                        let reason = if file_type.is_symlink() {
+                            "symbolic link, not followed"
+                        } else {
+                            "not a regular file"
+                        };
+                        stats.skip(
+                            SkipReason::NotAFile,
+                            Some(format!("{}: skipped ({reason})", display_path(path))),
+                        );
+                        return WalkState::Continue;
+                    }
+                    if let Some(occurrences) =
+                        scan_file(path, settings.max_file_size, scanner, stats, &mut buffer)
+                        && sender.send(occurrences).is_err()
+                    {
+                        return WalkState::Quit;
+                    }
+                    WalkState::Continue
+                })
+            });
+        });
+        for occurrences in receiver.iter() {
+            collector.extend(occurrences);
+        }
+    });
+    collector
+}
+
+/// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
+pub fn scan_file(
+    path: &Path,
+    max_file_size: u64,
+    scanner: &Scanner,
+    stats: &ScanStats,
+    buffer: &mut Vec<u8>,
+) -> Option<Vec<Occurrence>> {
+    let shown = display_path(path);
+    let unreadable = |err: std::io::Error| {
+        stats.skip(
+            SkipReason::Unreadable,
+            Some(format!(
+                "{shown}: cannot read ({err}); skipped, the scan went on"
+            )),
+        );
+    };
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) => {
+            unreadable(err);
+            return None;
+        }
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > max_file_size {
+        stats.skip(
+            SkipReason::TooLarge,
+            Some(format!(
+                "{shown}: skipped, {size} bytes is over --max-file-size ({max_file_size}); raise it to scan this file"
+            )),
+        );
+        return None;
+    }
+    buffer.clear();
+    // `take` bounds the read even if the file grows while we read it.
+    if let Err(err) = (&mut file).take(max_file_size + 1).read_to_end(buffer) {
+        unreadable(err);
+        return None;
+    }
+    stats.scanned(buffer.len() as u64);
+    let result = scanner.scan_blob(&shown, buffer);
+    stats.suppressed(result.inline_suppressed, result.config_suppressed);
+    (!result.occurrences.is_empty()).then_some(result.occurrences)
+}

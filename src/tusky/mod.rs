@@ -1,0 +1,1 @@
+//! The Tusky API client: verification and revocation.

@@ -1,0 +1,104 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+
+/// The tuskguard binary, with an environment that cannot leak the developer's settings in.
+pub fn tuskguard() -> Command {
+    let mut cmd = Command::cargo_bin("tuskguard").expect("binary built");
+    cmd.env_remove("TUSKY_API_URL")
+        .env_remove("TUSKY_API_KEY")
+        .env_remove("TUSKY_ADMIN_API_KEY")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A random-looking base62 string, deterministic per seed (xorshift; no key is committed).
+pub fn random_body(seed: u64, len: usize) -> String {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            BASE62[(state % 62) as usize] as char
+        })
+        .collect()
+}
+
+/// A fake production key: `tsk_live_` + 32 random base62 characters.
+pub fn live_key(seed: u64) -> String {
+    format!("tsk_{}_{}", "live", random_body(seed, 32))
+}
+
+/// A fake testnet key.
+pub fn test_key(seed: u64) -> String {
+    format!("tsk_{}_{}", "test", random_body(seed, 32))
+}
+
+/// A fake legacy (UUID-shaped) key.
+pub fn legacy_key(seed: u64) -> String {
+    let hex: String = random_body(seed, 64)
+        .bytes()
+        .map(|b| char::from(b"0123456789abcdef"[(b % 16) as usize]))
+        .take(32)
+        .collect();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// Runs `git` in `dir` with a fixed identity; panics with git's stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = StdCommand::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `git init` with a main branch and no hooks or templates from the machine.
+pub fn init_repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main", "--template="]);
+    git(dir, &["config", "commit.gpgsign", "false"]);
+}
+
+/// Stages everything and commits.
+pub fn commit_all(dir: &Path, message: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+}
+
+/// Parses stdout of a `--format json` run.
+pub fn json_of(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}

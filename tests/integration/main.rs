@@ -1,0 +1,5 @@
+//! Integration tests: drive the real binary. Fake keys are built at run time (helpers::fake_key)
+//! so the repository scans itself clean.
+
+mod helpers;
+mod scan;
