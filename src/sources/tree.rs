@@ -4,11 +4,13 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
+use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
@@ -31,7 +33,9 @@ pub fn scan_tree(
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
+    progress: &Progress,
 ) -> Collector {
+    let started = Instant::now();
     let mut builder = WalkBuilder::new(&roots[0]);
     for root in &roots[1..] {
         builder.add(root);
@@ -127,10 +131,18 @@ pub fn scan_tree(
                 })
             });
         });
-        for occurrences in receiver.iter() {
-            collector.extend(occurrences);
+        let tick = crossbeam_channel::tick(Duration::from_millis(125));
+        loop {
+            crossbeam_channel::select! {
+                recv(receiver) -> message => match message {
+                    Ok(occurrences) => collector.extend(occurrences),
+                    Err(_) => break,
+                },
+                recv(tick) -> _ => progress.update(stats, started.elapsed()),
+            }
         }
     });
+    progress.finish();
     collector
 }
 
@@ -171,7 +183,10 @@ pub fn scan_file(
     }
     buffer.clear();
     // `take` bounds the read even if the file grows while we read it.
-    if let Err(err) = (&mut file).take(max_file_size.saturating_add(1)).read_to_end(buffer) {
+    if let Err(err) = (&mut file)
+        .take(max_file_size.saturating_add(1))
+        .read_to_end(buffer)
+    {
         unreadable(err);
         return None;
     }
