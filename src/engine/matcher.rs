@@ -463,6 +463,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_planted_in_random_bytes_are_always_found_whole() {
+        let engine = engine();
+        let mut state = 42u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let key = live_key(round);
+            let mut text: Vec<u8> = (0..(next() % 4096)).map(|_| next() as u8).collect();
+            let at = (next() as usize) % (text.len() + 1);
+            let mut planted = key.clone().into_bytes();
+            planted.push(b'"');
+            text.splice(at..at, planted);
+            let found = engine.find_secrets(&text);
+            assert!(
+                found.iter().any(|m| m.secret == key),
+                "round {round}: {:?}",
+                found.iter().map(|m| &m.secret).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
     fn hostile_bytes_do_not_panic() {
         let engine = engine();
         let mut inputs: Vec<Vec<u8>> = vec![
