@@ -756,3 +756,174 @@ fn scan_revoke_needs_verify() {
         .assert()
         .code(2);
 }
+
+// ---- end to end through the real engine ----
+
+#[test]
+fn scan_verify_uses_the_command_line_url_never_the_repo_config() {
+    let key = live_key(50);
+    let good = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let hostile = FakeTusky::start(vec![], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    dir.child("app.env")
+        .write_str(&format!("TUSKY_API_KEY={key}\n"))
+        .unwrap();
+    dir.child(".tuskguard.toml")
+        .write_str(&format!("api_url = \"{}\"\n", hostile.url))
+        .unwrap();
+    let output = tuskguard()
+        .env("TUSKY_API_URL", &good.url)
+        .args(["scan", "--verify", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_no_key_in(&output, &[&key]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("API URL is ignored"));
+    assert_eq!(statuses(&output)[0].0, "live");
+    assert!(hostile.requests().is_empty(), "the repo redirected a key");
+    assert_eq!(good.count("GET", "/v2/account/usage"), 1);
+    good.assert_no_key_in_urls();
+}
+
+#[test]
+fn verify_reads_keys_again_from_the_files_of_a_saved_report() {
+    let key = live_key(51);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    let tree = dir.child("tree");
+    tree.child("src/config.js")
+        .write_str(&format!(
+            "const tusky = new Tusky({{ apiKey: \"{key}\" }});\n"
+        ))
+        .unwrap();
+    let report = dir.child("report.json");
+    tuskguard()
+        .args(["scan", "--format", "json", "-o"])
+        .arg(report.path())
+        .arg(tree.path())
+        .assert()
+        .code(1);
+    let saved = std::fs::read_to_string(report.path()).unwrap();
+    assert!(!saved.contains(&key), "a saved report holds no key");
+    let output = run(
+        &fake,
+        &[
+            "verify",
+            report.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_no_key_in(&output, &[&key]);
+    assert_eq!(statuses(&output)[0].0, "live", "{output:?}");
+
+    // The file changed since the scan: the key cannot be recovered, and nothing is guessed.
+    tree.child("src/config.js")
+        .write_str("// moved to env\n")
+        .unwrap();
+    let output = run(
+        &fake,
+        &[
+            "verify",
+            report.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    let got = statuses(&output);
+    assert_eq!(got[0].0, "unknown");
+    assert!(got[0].1.contains("could not be recovered"), "{got:?}");
+    assert_eq!(fake.count("GET", "/v2/account/usage"), 1);
+}
+
+#[test]
+fn verify_reads_history_locations_from_the_commit() {
+    let key = live_key(52);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    let repo = dir.child("repo");
+    repo.create_dir_all().unwrap();
+    init_repo(repo.path());
+    repo.child("deploy.sh")
+        .write_str(&format!("export TUSKY_API_KEY={key}\n"))
+        .unwrap();
+    commit_all(repo.path(), "add deploy script");
+    let commit = git(repo.path(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let output = tuskguard()
+        .args(["scan", "--format", "json"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    let mut report = json_of(&output);
+    // Shape the working-tree finding into a history one, then delete the file from the tree.
+    report["mode"] = json!("history");
+    report["findings"][0]["locations"][0]["commit"] = json!({
+        "id": commit, "author": "Test Author", "email": "author@example.com",
+        "time": "2026-01-01T00:00:00Z", "summary": "add deploy script"
+    });
+    std::fs::remove_file(repo.child("deploy.sh").path()).unwrap();
+    commit_all(repo.path(), "remove deploy script");
+    let output = tuskguard()
+        .env("TUSKY_API_URL", &fake.url)
+        .args(["verify", "-", "--format", "json"])
+        .write_stdin(report.to_string())
+        .output()
+        .unwrap();
+    assert_no_key_in(&output, &[&key]);
+    assert_eq!(statuses(&output)[0].0, "live", "{output:?}");
+}
+
+#[test]
+fn scan_verify_revoke_yes_revokes_and_audits() {
+    let key = live_key(53);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    let tree = dir.child("tree");
+    tree.child(".env.production")
+        .write_str(&format!("TUSKY_API_KEY={key}\n"))
+        .unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let output = tuskguard()
+        .env("TUSKY_API_URL", &fake.url)
+        .args(["scan", "--verify", "--revoke", "--yes", "--format", "json"])
+        .arg("--audit-log")
+        .arg(&audit)
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert_no_key_in(&output, &[&key]);
+    let json = json_of(&output);
+    let secret = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "secret")
+        .unwrap();
+    assert_eq!(secret["verification"]["revocation"]["outcome"], "revoked");
+    assert!(fake.key("k1").revoked);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("\"outcome\":\"revoked\"") && !log.contains(&key));
+    fake.assert_no_key_in_urls();
+}
+
+#[test]
+fn scan_verify_revoke_without_yes_is_a_dry_run() {
+    let key = live_key(54);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    dir.child("app.env")
+        .write_str(&format!("TUSKY_API_KEY={key}\n"))
+        .unwrap();
+    let output = tuskguard()
+        .env("TUSKY_API_URL", &fake.url)
+        .args(["scan", "--verify", "--revoke"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_no_key_in(&output, &[&key]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("would be revoked (dry run)"));
+    assert_eq!(fake.count("DELETE", "/"), 0);
+    assert!(!fake.key("k1").revoked);
+}
