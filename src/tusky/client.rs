@@ -341,6 +341,34 @@ mod tests {
     }
 
     #[test]
+    fn redirects_are_returned_not_followed() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/steal\r\nContent-Length: 0\r\n\r\n",
+            );
+        });
+        let client = Client::new(&ClientSettings {
+            base: ApiBase::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+            timeout: Duration::from_secs(5),
+            time_budget: Duration::from_secs(10),
+            proxy: None,
+        })
+        .unwrap();
+        let key = SecretValue::new(format!("tsk_{}_{}", "live", "Rd7".repeat(10)));
+        let response = client
+            .delete("/v2/api-keys/k1", &key, AuthStyle::ApiKey)
+            .unwrap();
+        assert_eq!(response.status, 302);
+        server.join().unwrap();
+    }
+
+    #[test]
     fn unreachable_port_is_a_connect_error_without_key() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
