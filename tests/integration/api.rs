@@ -927,3 +927,45 @@ fn scan_verify_revoke_without_yes_is_a_dry_run() {
     assert_eq!(fake.count("DELETE", "/"), 0);
     assert!(!fake.key("k1").revoked);
 }
+
+#[test]
+fn keys_left_when_the_time_budget_runs_out_are_unknown() {
+    let (a, b) = (live_key(55), live_key(56));
+    let fake = FakeTusky::start(
+        vec![FakeKey::admin("k1", &a), FakeKey::admin("k2", &b)],
+        Behaviour {
+            usage_delay: Some(Duration::from_secs(3)),
+            ..Behaviour::default()
+        },
+    );
+    let dir = TempDir::new().unwrap();
+    let report = write_report(&dir, &[&a, &b]);
+    let output = run(
+        &fake,
+        &[
+            "verify",
+            report.to_str().unwrap(),
+            "--format",
+            "json",
+            "--concurrency",
+            "1",
+            "--timeout",
+            "30s",
+            "--time-budget",
+            "1s",
+        ],
+        dir.path(),
+    );
+    let got = statuses(&output);
+    assert!(got.iter().all(|(status, _)| status == "unknown"), "{got:?}");
+    let reasons: Vec<&str> = got.iter().map(|(_, r)| r.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("timed out")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("time budget exhausted")),
+        "{reasons:?}"
+    );
+    assert_eq!(fake.count("GET", "/v2/account/usage"), 1);
+}
