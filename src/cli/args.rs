@@ -64,6 +64,7 @@ pub enum ColorChoice {
 
 /// Where and how results are written.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
