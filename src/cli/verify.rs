@@ -142,6 +142,21 @@ impl ApiRun {
             );
         }
         self.probes = verify_findings(&self.client, &mut report.findings, self.options);
+        if !global.quiet && distinct > 0 {
+            let count = |status| {
+                self.probes
+                    .values()
+                    .filter(|p| p.verification.status == status)
+                    .count()
+            };
+            let _ = writeln!(
+                io::stderr(),
+                "tuskguard: {} live, {} not live, {} unknown",
+                count(VerificationStatus::Live),
+                count(VerificationStatus::NotLive),
+                count(VerificationStatus::Unknown)
+            );
+        }
         Ok(())
     }
 

@@ -10,7 +10,7 @@ pub fn write_text(revocation: &Revocation, out: &mut dyn Write) -> io::Result<()
         RevocationOutcome::WouldRevoke => "would be revoked (dry run)",
         RevocationOutcome::Revoked => "REVOKED (confirmed)",
         RevocationOutcome::NotConfirmed => "revocation NOT confirmed",
-        RevocationOutcome::Unresolved => "not revoked: no unique key id",
+        RevocationOutcome::Unresolved => "NOT revoked (key id unresolved)",
         RevocationOutcome::Failed => "revocation FAILED",
     };
     let mut line = format!("  revoke: {what}");

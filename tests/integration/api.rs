@@ -969,3 +969,21 @@ fn keys_left_when_the_time_budget_runs_out_are_unknown() {
     );
     assert_eq!(fake.count("GET", "/v2/account/usage"), 1);
 }
+
+#[test]
+fn a_wrong_base_path_gives_404_and_unknown_not_dead() {
+    let key = live_key(57);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    let report = write_report(&dir, &[&key]);
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .args(["verify", report.to_str().unwrap(), "--format", "json"])
+        .arg("--api-url")
+        .arg(format!("{}/not-the-api", fake.url))
+        .output()
+        .unwrap();
+    let got = statuses(&output);
+    assert_eq!(got[0].0, "unknown");
+    assert!(got[0].1.contains("unexpected HTTP 404"), "{got:?}");
+}
