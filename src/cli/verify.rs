@@ -382,8 +382,8 @@ impl RevokeSummary {
 fn read_report(path: Option<&Path>) -> Result<(Report, bool)> {
     let Some(path) = path else {
         bail!(
-            "give a report: `tuskguard verify REPORT.json` (or - for stdin); \
-             to scan and verify at once: `tuskguard scan --verify`"
+            "give a JSON report file (or - for stdin), written by `tuskguard scan --format json`; \
+             to scan and check at once: `tuskguard scan --verify`"
         );
     };
     let from_stdin = path == Path::new("-");
