@@ -24,6 +24,13 @@ pub struct ConfigFile {
     /// Custom rules; a custom rule with a built-in id replaces the built-in one.
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleDef>,
+    /// Accepted only to be ignored: the API URL comes from `--api-url` / `TUSKY_API_URL`, never
+    /// from a file inside the scanned repository, which could send every key to its own server.
+    #[serde(default, alias = "api-url", alias = "tusky_api_url")]
+    pub api_url: Option<toml::Value>,
+    /// `[api]` tables get the same treatment.
+    #[serde(default)]
+    pub api: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -61,6 +68,19 @@ impl ConfigFile {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         Ok((Self::parse(&text, &path)?, Some(path)))
+    }
+}
+
+impl ConfigFile {
+    /// The warning for API settings the file tried to make, if any.
+    pub fn ignored_api_settings(&self, path: &Path) -> Option<String> {
+        (self.api_url.is_some() || self.api.is_some()).then(|| {
+            format!(
+                "{}: the API URL is ignored in config files (a repository must not redirect keys); \
+                 use --api-url or TUSKY_API_URL",
+                path.display()
+            )
+        })
     }
 }
 
@@ -125,6 +145,16 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5X").is_err());
         assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn api_url_in_config_is_accepted_and_flagged() {
+        let path = Path::new(".tuskguard.toml");
+        let config = ConfigFile::parse("api_url = \"https://evil.example\"", path).unwrap();
+        assert!(config.ignored_api_settings(path).is_some());
+        let config = ConfigFile::parse("[api]\nurl = \"https://evil.example\"", path).unwrap();
+        assert!(config.ignored_api_settings(path).is_some());
+        assert!(ConfigFile::default().ignored_api_settings(path).is_none());
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub enum ColorChoice {
 
 /// Where and how results are written.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -74,7 +75,8 @@ pub struct OutputArgs {
     /// Print full keys (off by default: every key is redacted).
     #[arg(long)]
     pub show_secrets: bool,
-    /// Exit 1 when a finding at or above this severity remains (critical, high, medium, low, info).
+    /// Exit 1 when a finding at or above this severity remains (critical, high, medium, low, info),
+    /// or with `live`: only when a verified live key remains.
     #[arg(long, value_name = "SEVERITY", default_value = "low")]
     pub fail_on: String,
     /// Colour in text output.
@@ -103,6 +105,41 @@ pub struct ScanOptions {
     /// Check every key found against the Tusky API (network; off by default).
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub api: ApiOptions,
+}
+
+/// How tuskguard talks to the Tusky API (`--verify`, `verify`, `revoke`). The URL is never read
+/// from a config file: a hostile repository must not be able to redirect keys to its server.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Tusky API (with --verify, verify, revoke)")]
+pub struct ApiOptions {
+    /// API base URL; http:// only for loopback hosts.
+    #[arg(
+        long,
+        env = "TUSKY_API_URL",
+        value_name = "URL",
+        default_value = "https://api.tusky.io"
+    )]
+    pub api_url: String,
+    /// Timeout per request (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
+    /// Time budget for all API calls of the run (e.g. 2m); keys not checked in time are unknown.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub time_budget: String,
+    /// Keys checked at the same time.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Also probe read-only endpoints of each live key to show the scopes it evidently holds.
+    #[arg(long)]
+    pub access_map: bool,
+    /// Append-only log of revocations (default: $XDG_STATE_HOME/tuskguard/audit.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Proxy for API calls (proxy environment variables are ignored: a proxy sees every key).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -112,6 +149,12 @@ pub struct ScanArgs {
     /// Scan what the next commit would add (index vs HEAD), read from the index.
     #[arg(long)]
     pub staged: bool,
+    /// After --verify, revoke the live keys (dry run unless --yes or a confirmation on a TTY).
+    #[arg(long, requires = "verify")]
+    pub revoke: bool,
+    /// With --revoke: really revoke, without asking.
+    #[arg(long, requires = "revoke")]
+    pub yes: bool,
     #[command(flatten)]
     pub scan: ScanOptions,
     #[command(flatten)]
@@ -142,6 +185,8 @@ pub struct VerifyArgs {
     /// A tuskguard JSON report, or - for stdin.
     pub report: Option<PathBuf>,
     #[command(flatten)]
+    pub api: ApiOptions,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -152,6 +197,8 @@ pub struct RevokeArgs {
     /// Really revoke (otherwise a dry run).
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub api: ApiOptions,
     #[command(flatten)]
     pub output: OutputArgs,
 }

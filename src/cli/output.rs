@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::args::{ColorChoice, OutputArgs};
-use crate::findings::{Report, Severity};
+use crate::findings::{Report, Severity, VerificationStatus};
 use crate::reports::{self, RenderOptions};
 
 /// The process exit codes of SPEC §2.
@@ -49,11 +49,37 @@ pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
     }
 }
 
-/// The fail-on threshold: a severity name.
-pub fn parse_fail_on(value: &str) -> Result<Severity> {
+/// When a run exits 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// A finding at or above this severity.
+    Severity(Severity),
+    /// A key the Tusky API confirmed live (needs verification).
+    Live,
+}
+
+impl FailOn {
+    pub fn fails(self, report: &Report) -> bool {
+        match self {
+            FailOn::Severity(threshold) => report.findings.iter().any(|f| f.severity >= threshold),
+            FailOn::Live => report.findings.iter().any(|f| {
+                f.verification
+                    .as_ref()
+                    .is_some_and(|v| v.status == VerificationStatus::Live)
+            }),
+        }
+    }
+}
+
+/// The fail-on threshold: a severity name, or `live`.
+pub fn parse_fail_on(value: &str) -> Result<FailOn> {
+    if value.eq_ignore_ascii_case("live") {
+        return Ok(FailOn::Live);
+    }
     value
         .parse::<Severity>()
-        .map_err(|msg| anyhow::anyhow!("--fail-on: {msg}"))
+        .map(FailOn::Severity)
+        .map_err(|msg| anyhow::anyhow!("--fail-on: {msg}, or live (only keys verified live)"))
 }
 
 /// Writes the report where the user asked and decides the exit status.
@@ -77,8 +103,7 @@ pub fn finish_with(
         Err(err) if !is_broken_pipe(&err) => return Err(err),
         _ => {}
     }
-    let failing = report.findings.iter().any(|f| f.severity >= fail_on);
-    Ok(if failing {
+    Ok(if fail_on.fails(report) {
         ExitStatus::Findings
     } else {
         ExitStatus::Clean

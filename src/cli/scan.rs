@@ -31,11 +31,28 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
             bail!("{}: no such file or directory", root.display());
         }
     }
+    // Validated before scanning: a bad --api-url fails fast (exit 2), not after a long scan.
+    let api = if args.scan.verify {
+        Some(super::verify::ApiRun::new(&args.scan.api, &args.output)?)
+    } else {
+        super::verify::refuse_fail_on_live_without_verify(&args.output)?;
+        None
+    };
     let progress = Progress::new(
         args.output.format == Format::Text && args.output.output.is_none() && !global.quiet,
         "scanning",
     );
-    let report = scan_paths(&roots, &args.scan, args.output.show_secrets, &progress)?;
+    let mut report = scan_paths(&roots, &args.scan, args.output.show_secrets, &progress)?;
+    if let Some(mut api) = api {
+        api.verify(global, &mut report)?;
+        if args.revoke {
+            let consent = super::verify::Consent::ask_if_needed(args.yes, false);
+            let summary = api.revoke(global, &mut report, consent)?;
+            if !global.quiet {
+                let _ = summary.write(&mut std::io::stderr().lock());
+            }
+        }
+    }
     emit(global, &report, &args.output)
 }
 
@@ -54,7 +71,14 @@ pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
     } else {
         root.parent().unwrap_or(Path::new("."))
     };
-    let (config, _config_path) = ConfigFile::load(options.config.as_deref(), config_root)?;
+    let (config, config_path) = ConfigFile::load(options.config.as_deref(), config_root)?;
+    if let Some(warning) = config_path
+        .as_deref()
+        .and_then(|path| config.ignored_api_settings(path))
+    {
+        // Said even with -q: someone tried to redirect keys.
+        let _ = writeln!(std::io::stderr(), "tuskguard: warning: {warning}");
+    }
     let scanner = Scanner::new(&config, config_root)?;
     let mut suppressions = Suppressions::default();
     let ignore_path = config_root.join(IGNORE_FILE_NAME);

@@ -199,6 +199,60 @@ pub struct Verification {
     /// Scopes the key evidently holds (access map), when probed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
+    /// What `revoke` (or `scan --verify --revoke`) did or would do with the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationOutcome {
+    /// Dry run: the key resolved to one id and would be revoked with `--yes`.
+    WouldRevoke,
+    /// Deleted, and the key now gets `401`.
+    Revoked,
+    /// The API accepted the DELETE but the key still works (or the re-probe had no answer).
+    NotConfirmed,
+    /// No unique key id matched: nothing was deleted.
+    Unresolved,
+    /// The DELETE was refused or had no answer.
+    Failed,
+}
+
+impl RevocationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationOutcome::WouldRevoke => "would-revoke",
+            RevocationOutcome::Revoked => "revoked",
+            RevocationOutcome::NotConfirmed => "not-confirmed",
+            RevocationOutcome::Unresolved => "unresolved",
+            RevocationOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// A key of the account, as the list endpoint describes it (never its value).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCandidate {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub outcome: RevocationOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For unresolved keys: the account's keys, to pick from in the dashboard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<KeyCandidate>,
 }
 
 /// One finding per fingerprint: one key (per rule) with every place it was seen.

@@ -3,6 +3,7 @@
 
 pub mod github;
 pub mod json;
+mod revocation;
 pub mod sarif;
 pub mod text;
 

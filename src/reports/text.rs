@@ -78,8 +78,14 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
             VerificationStatus::Unknown => "unknown",
         };
         match &verification.reason {
-            Some(reason) => writeln!(out, "  status: {status} ({reason})")?,
+            Some(reason) => writeln!(out, "  status: {status} ({})", escape_control(reason))?,
             None => writeln!(out, "  status: {status}")?,
+        }
+        if let Some(scopes) = verification.scopes.as_ref().filter(|s| !s.is_empty()) {
+            writeln!(out, "  access: {}", scopes.join(", "))?;
+        }
+        if let Some(revocation) = &verification.revocation {
+            super::revocation::write_text(revocation, out)?;
         }
     }
     for (index, location) in finding
