@@ -12,6 +12,7 @@ use crate::config::{ConfigFile, ScanSettings};
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{REPORT_VERSION, Report, Summary, ToolInfo};
+use crate::lints::env_ignore::{self, EnvLintContext};
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
 use crate::sources::tree::scan_tree;
@@ -71,7 +72,17 @@ pub fn scan_paths(roots: &[PathBuf], options: &ScanOptions, show_secrets: bool) 
     let started = Instant::now();
     let prepared = prepare(options, &roots[0])?;
     let stats = ScanStats::default();
-    let collector = scan_tree(roots, &prepared.settings, &prepared.scanner, &stats);
+    let mut collector = scan_tree(roots, &prepared.settings, &prepared.scanner, &stats);
+    // The env-file lint enumerates env files itself: the walk above skips ignored files, and
+    // this lint must see those to tell ignored from committed.
+    collector.extend(env_ignore::check_roots(
+        roots,
+        &EnvLintContext {
+            scanner: &prepared.scanner,
+            stats: &stats,
+            scan_root: &roots[0],
+        },
+    ));
     Ok(build_report(
         "scan",
         &roots[0],

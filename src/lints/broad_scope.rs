@@ -1,0 +1,1011 @@
+//! `broad-scope`: Tusky key-creation requests in code and config whose scopes are too broad.
+//!
+//! Recognised requests: `POST …/v2/api-keys` in any language or tool (fetch, axios, requests, Go
+//! net/http, curl, `.http` files, Postman collections, JSON request specs), SDK calls
+//! (`apiKeys.create(…)`, `createApiKey(…)`), and provisioning specs (an `api_keys:` / `"apiKeys":`
+//! list or map of key definitions in YAML or JSON). The `scopes` value is read from the request
+//! within a bounded window; the policy (vocabulary, implication, what is broad) is
+//! `rules/scopes.toml`. When the scopes are not written literally (a variable, a function call),
+//! nothing is reported: the lint only speaks when the text shows what the key gets.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+
+use super::scopes::ScopePolicy;
+use super::text::{
+    LineIndex, ceil_boundary, child_objects, expression_end, floor_boundary, indent_of,
+    matching_close, shell_command_end,
+};
+use super::{ADMIN_KEY_CREATED, BROAD_SCOPES, UNKNOWN_SCOPE, WRITE_SCOPES, lint_rule};
+use crate::findings::suppression::inline_allowed;
+use crate::findings::{Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence};
+
+/// Anchors: URL paths and collection names (`api-keys`…) and SDK creation functions.
+const COLLECTION_ANCHORS: &[&str] = &["api-keys", "api_keys", "apiKeys", "ApiKeys", "APIKeys"];
+const CREATE_ANCHORS: &[&str] = &[
+    "createApiKey",
+    "createAPIKey",
+    "CreateApiKey",
+    "CreateAPIKey",
+    "create_api_key",
+];
+/// Requests per file examined at most (a generated file full of anchors stays cheap).
+const MAX_HITS: usize = 2_000;
+/// Bytes a request body may span from its URL.
+const MAX_REQUEST_BYTES: usize = 8 * 1024;
+
+fn anchors() -> &'static AhoCorasick {
+    static ANCHORS: OnceLock<AhoCorasick> = OnceLock::new();
+    ANCHORS.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(COLLECTION_ANCHORS.iter().chain(CREATE_ANCHORS))
+            .expect("literal anchors build")
+    })
+}
+
+fn regex(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("built-in lint regex is valid"))
+}
+
+/// Method markers before a URL (call style, `.http` request lines) and after it (options).
+fn back_method_markers() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"(?P<post>\bPOST\b|\.post\s*\(|\bhttp\.Post(?:Form)?\s*\(|\bMethodPost\b|(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`]post\b))|(?P<other>\b(?:GET|DELETE|PUT|PATCH|HEAD)\b|\.(?:get|delete|put|patch|head)\s*\(|\bhttp\.(?:Get|Head)\s*\(|\bMethod(?:Get|Delete|Put|Patch|Head)\b|(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`](?:get|delete|put|patch|head)\b))"#,
+    )
+}
+
+fn forward_method_markers() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"(?P<post>(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`]post\b)|\bMethodPost\b)|(?P<other>(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`](?:get|delete|put|patch|head)\b)|\bMethod(?:Get|Delete|Put|Patch|Head)\b)"#,
+    )
+}
+
+/// Where a request visibly starts, looking back from its URL.
+fn openers() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"\bfetch\s*\(|\baxios\b|\brequests\.|\bhttpx\.|\bsession\.|\bNewRequest(?:WithContext)?\s*\(|\bhttp\.Post|\.post\s*\(|\bPOST\b|\bclient\.|\$http\b|\bgot\b|\bky\b"#,
+    )
+}
+
+fn curl_method() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"(?:^|\s)(?:-X|--request)(?:\s+|=)?['"]?(?P<method>[A-Za-z]+)"#,
+    )
+}
+
+fn curl_data() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"(?:^|\s)(?:-d|--data(?:-raw|-binary|-ascii|-urlencode)?|--json|-F|--form)(?:\s|=|'|")"#,
+    )
+}
+
+/// A visible request body: a `name` or `expiresAt` field, in any of the languages.
+fn body_evidence() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"(?i)(?:(?:^|[^a-z0-9_])(?:name|expires_?at)(?:\\?["'])?\s*(?:=>|:|=))|(?:[{,]\s*(?:name|expiresAt)\s*[,}])"#,
+    )
+}
+
+fn sdk_create_after_collection() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"^\s*(?:\(\s*\))?\s*\.\s*(?:create|Create|new|New|add|Add)[A-Za-z]{0,16}\s*\("#,
+    )
+}
+
+fn sdk_create_call() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(&CELL, r#"^[A-Za-z_]{0,16}\s*\("#)
+}
+
+fn definition_keyword() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(&CELL, r#"\b(?:function|def|func|fn)\b"#)
+}
+
+/// The scopes a request asks for, as far as the text shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ScopesValue {
+    /// No `scopes` field in a visible body.
+    Omitted,
+    /// `scopes: null` (or None, nil, undefined, an empty YAML value).
+    Null,
+    List(Vec<String>),
+    /// Written as something the lint cannot read (a variable, a call).
+    Unreadable,
+}
+
+#[derive(Debug)]
+struct Request {
+    /// Where the request starts (reported line).
+    start: usize,
+    scopes: ScopesValue,
+    /// Where `scopes` was written, for inline suppression on that line.
+    scopes_at: Option<usize>,
+}
+
+/// The result of linting one file.
+#[derive(Debug, Default)]
+pub struct LintScan {
+    pub occurrences: Vec<Occurrence>,
+    pub inline_suppressed: u64,
+}
+
+/// True when the bytes may hold a key-creation request: one literal scan, no allocation.
+pub fn may_contain_request(bytes: &[u8]) -> bool {
+    anchors().is_match(bytes)
+}
+
+/// Lints one file's bytes; `path` is how reports name it. `enabled` filters rule ids.
+pub fn check(path: &str, bytes: &[u8], enabled: &dyn Fn(&str) -> bool) -> LintScan {
+    let mut result = LintScan::default();
+    if !may_contain_request(bytes) {
+        return result;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let index = LineIndex::new(&text);
+    let policy = ScopePolicy::builtin();
+    for request in find_requests(&text, &index, path) {
+        for verdict in judge(&request, &text, &index, policy) {
+            if !enabled(verdict.rule_id) {
+                continue;
+            }
+            let allowed = inline_allowed(text.as_bytes(), request.start)
+                || request
+                    .scopes_at
+                    .is_some_and(|at| inline_allowed(text.as_bytes(), at));
+            if allowed {
+                result.inline_suppressed += 1;
+                continue;
+            }
+            result
+                .occurrences
+                .push(occurrence(path, &request, &text, &index, verdict));
+        }
+    }
+    result
+}
+
+/// Every key-creation request in the text, in order, once each.
+fn find_requests(text: &str, index: &LineIndex, path: &str) -> Vec<Request> {
+    let lower_path = path.to_ascii_lowercase();
+    let is_http_file = lower_path.ends_with(".http") || lower_path.ends_with(".rest");
+    let is_postman = text.contains("_postman_id") || text.contains("schema.getpostman.com");
+    let hits: Vec<(usize, usize, bool)> = anchors()
+        .find_iter(text)
+        .take(MAX_HITS)
+        .map(|m| {
+            (
+                m.start(),
+                m.end(),
+                m.pattern().as_usize() < COLLECTION_ANCHORS.len(),
+            )
+        })
+        .collect();
+    let mut requests = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, &(start, end, is_collection)) in hits.iter().enumerate() {
+        let prev_end = if i > 0 { hits[i - 1].1 } else { 0 };
+        let next_start = hits.get(i + 1).map_or(text.len(), |h| h.0);
+        let found: Vec<Request> = if is_collection && text[..start].ends_with('/') {
+            let context = UrlContext {
+                prev_end,
+                next_start,
+                is_http_file,
+                is_postman,
+            };
+            url_request(text, index, start, end, &context)
+                .into_iter()
+                .collect()
+        } else if is_collection {
+            match sdk_request(text, start, end, sdk_create_after_collection()) {
+                Some(request) => vec![request],
+                None => spec_requests(text, index, start, end),
+            }
+        } else {
+            sdk_request(text, start, end, sdk_create_call())
+                .into_iter()
+                .collect()
+        };
+        for request in found {
+            if seen.insert(request.start) {
+                requests.push(request);
+            }
+        }
+    }
+    requests
+}
+
+struct UrlContext {
+    prev_end: usize,
+    next_start: usize,
+    is_http_file: bool,
+    is_postman: bool,
+}
+
+/// A request to a `…/api-keys` URL, if it is a POST (a creation).
+fn url_request(
+    text: &str,
+    index: &LineIndex,
+    start: usize,
+    end: usize,
+    context: &UrlContext,
+) -> Option<Request> {
+    let after = &text[end..];
+    let mut chars = after.chars();
+    match chars.next() {
+        // `/v2/api-keys/{id}`: one key (get, revoke), not creation.
+        Some('/') if chars.next().is_some_and(|c| !is_token_end(c)) => return None,
+        // `?limit=…`: listing.
+        Some('?') => return None,
+        _ => {}
+    }
+    let token_end = end + after.find(is_token_end).unwrap_or(after.len());
+    let body_from = if text[token_end..].starts_with(['"', '\'', '`']) {
+        token_end + 1
+    } else {
+        token_end
+    };
+    let limit = context
+        .next_start
+        .min(ceil_boundary(text, body_from + MAX_REQUEST_BYTES));
+
+    if context.is_postman
+        && let Some(request_key) = text[context.prev_end..start].rfind("\"request\"")
+    {
+        let key_at = context.prev_end + request_key;
+        let open = text[key_at..start].find('{').map(|i| key_at + i)?;
+        let close = matching_close(
+            text,
+            open,
+            ceil_boundary(text, open + 4 * MAX_REQUEST_BYTES),
+        );
+        let span = &text[open..close];
+        let method = nearest_method("", span, false);
+        if method != Some(Method::Post) {
+            return None;
+        }
+        return request_from_body(text, key_at, open, close, None);
+    }
+
+    let (shell_start, back_from) = match curl_start(text, index, start) {
+        Some(curl_at) => (Some(curl_at), curl_at.max(context.prev_end)),
+        None => {
+            let mut back_from = index
+                .start_lines_before(start, 3)
+                .max(context.prev_end)
+                .max(floor_boundary(text, start.saturating_sub(1024)));
+            if let Some(semicolon) = text[back_from..start].rfind(';') {
+                back_from += semicolon + 1;
+            }
+            (None, back_from)
+        }
+    };
+    let back = &text[back_from..start];
+    let extent_end = if context.is_http_file {
+        http_request_end(text, index, start, limit)
+    } else if shell_start.is_some() {
+        shell_command_end(text, body_from, limit)
+    } else {
+        expression_end(text, body_from, limit)
+    };
+    let extent_end = extent_end.max(body_from);
+    let forward = &text[body_from..extent_end];
+    let method = match shell_start {
+        Some(curl_at) => curl_request_method(&text[curl_at..extent_end]),
+        None => nearest_method(back, forward, true),
+    };
+    if method != Some(Method::Post) {
+        return None;
+    }
+    let reported = match shell_start {
+        Some(curl_at) => curl_at,
+        None => back_from + last_opener(back).unwrap_or(start - back_from),
+    };
+    if let Some(request) = request_from_body(text, reported, body_from, extent_end, None) {
+        return Some(request);
+    }
+    // The body may be a variable built just before the call: look for its `scopes` there.
+    let before_from = index
+        .start_lines_before(start, 15)
+        .max(context.prev_end)
+        .min(back_from);
+    match find_scopes(text, before_from, back_from) {
+        Some((at, value)) if value != ScopesValue::Unreadable => Some(Request {
+            start: reported,
+            scopes: value,
+            scopes_at: Some(at),
+        }),
+        _ => None,
+    }
+}
+
+fn is_token_end(c: char) -> bool {
+    matches!(c, '"' | '\'' | '`' | ')' | ',' | ';' | '>' | '<' | '\\') || c.is_whitespace()
+}
+
+/// Reads the scopes in `text[from..to]`: written scopes, or `Omitted` when a body is visible
+/// without them. `None` when the text does not show what the key gets.
+fn request_from_body(
+    text: &str,
+    start: usize,
+    from: usize,
+    to: usize,
+    omitted_without_evidence: Option<bool>,
+) -> Option<Request> {
+    match find_scopes(text, from, to) {
+        Some((_, ScopesValue::Unreadable)) => None,
+        Some((at, value)) => Some(Request {
+            start,
+            scopes: value,
+            scopes_at: Some(at),
+        }),
+        None => {
+            let body = &text[from..to];
+            let visible =
+                omitted_without_evidence.unwrap_or(false) || body_evidence().is_match(body);
+            visible.then_some(Request {
+                start,
+                scopes: ScopesValue::Omitted,
+                scopes_at: None,
+            })
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Post,
+    Other,
+}
+
+/// The method marker nearest to the URL: the last one before it, or the first option after it.
+fn nearest_method(back: &str, forward: &str, use_back: bool) -> Option<Method> {
+    let kind = |caps: &regex::Captures| {
+        if caps.name("post").is_some() {
+            Method::Post
+        } else {
+            Method::Other
+        }
+    };
+    let before = use_back
+        .then(|| {
+            back_method_markers()
+                .captures_iter(back)
+                .last()
+                .map(|caps| (back.len() - caps.get(0).map_or(0, |m| m.end()), kind(&caps)))
+        })
+        .flatten();
+    let after = forward_method_markers()
+        .captures_iter(forward)
+        .next()
+        .map(|caps| (caps.get(0).map_or(0, |m| m.start()), kind(&caps)));
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if b.0 <= a.0 { b.1 } else { a.1 }),
+        (Some((_, m)), None) | (None, Some((_, m))) => Some(m),
+        (None, None) => None,
+    }
+}
+
+/// A curl command's method: `-X`/`--request` if given, else POST when it sends data.
+fn curl_request_method(command: &str) -> Option<Method> {
+    if let Some(caps) = curl_method().captures(command) {
+        let method = caps.name("method").map_or("", |m| m.as_str());
+        return Some(if method.eq_ignore_ascii_case("post") {
+            Method::Post
+        } else {
+            Method::Other
+        });
+    }
+    if command.contains(" -G") || command.contains("--get") {
+        return Some(Method::Other);
+    }
+    curl_data()
+        .is_match(command)
+        .then_some(Method::Post)
+        .or(Some(Method::Other))
+}
+
+/// The start of the `curl` command the URL belongs to (lines continued with `\`).
+fn curl_start(text: &str, index: &LineIndex, start: usize) -> Option<usize> {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let curl = regex(&CELL, r"\bcurl\b");
+    let mut line = index.line_of(start);
+    for _ in 0..20 {
+        let line_from = index.line_start(line);
+        let upto = if line == index.line_of(start) {
+            start
+        } else {
+            index.line_end(line)
+        };
+        if let Some(found) = curl.find(&text[line_from..upto]) {
+            return Some(line_from + found.start());
+        }
+        if line == 0 || !index.line_text(line - 1).trim_end().ends_with('\\') {
+            return None;
+        }
+        line -= 1;
+    }
+    None
+}
+
+/// The offset (in `back`) of the line holding the nearest request opener.
+fn last_opener(back: &str) -> Option<usize> {
+    let found = openers().find_iter(back).last()?;
+    let line_start = back[..found.start()].rfind('\n').map_or(0, |i| i + 1);
+    Some(line_start)
+}
+
+/// In a `.http` file a request runs to the next `###` or request line.
+fn http_request_end(text: &str, index: &LineIndex, start: usize, limit: usize) -> usize {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let request_line = regex(
+        &CELL,
+        r"^(?:###|(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+\S)",
+    );
+    let first = index.line_of(start) + 1;
+    for line in first..index.line_count() {
+        let line_start = index.line_start(line);
+        if line_start >= limit {
+            return limit;
+        }
+        if request_line.is_match(index.line_text(line)) {
+            return line_start;
+        }
+    }
+    limit.min(text.len())
+}
+
+/// An SDK call such as `tusky.apiKeys.create({…})` or `create_api_key(name=…, scopes=[…])`.
+fn sdk_request(text: &str, start: usize, end: usize, call: &Regex) -> Option<Request> {
+    let window_end = ceil_boundary(text, end + 64);
+    let found = call.find(&text[end..window_end])?;
+    let open = end + found.end() - 1;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    if definition_keyword().is_match(&text[line_start..start]) {
+        return None;
+    }
+    let close = matching_close(text, open, ceil_boundary(text, open + MAX_REQUEST_BYTES));
+    // `createApiKey(name) {` is a method definition, not a call.
+    let after_close = text.get(close + 1..).unwrap_or("").trim_start();
+    if after_close.starts_with('{') {
+        return None;
+    }
+    let args = text.get(open + 1..close).unwrap_or("");
+    let no_args = args.trim().is_empty();
+    request_from_body(text, line_start, open + 1, close, Some(no_args))
+}
+
+/// Key definitions in a provisioning spec: `api_keys:` followed by a YAML block, or a JSON/flow
+/// list or map of objects.
+fn spec_requests(text: &str, index: &LineIndex, start: usize, end: usize) -> Vec<Request> {
+    let line = index.line_of(start);
+    let line_start = index.line_start(line);
+    let before = text[line_start..start].trim_end();
+    if !(before.is_empty() || before.ends_with(['"', '\'', '{', ','])) {
+        return Vec::new();
+    }
+    let rest = &text[end..index.line_end(line)];
+    let rest_trimmed = rest.trim_start_matches(['"', '\'']).trim_start();
+    let Some(value) = rest_trimmed.strip_prefix(':') else {
+        return Vec::new();
+    };
+    if value.starts_with(':') {
+        return Vec::new();
+    }
+    let value_trimmed = value.trim_start();
+    let value_at = index.line_end(line) - value.len() + (value.len() - value_trimmed.len());
+    let items: Vec<(usize, usize, bool)> = if value_trimmed.starts_with(['[', '{']) {
+        let close = matching_close(text, value_at, ceil_boundary(text, value_at + 64 * 1024));
+        child_objects(text, value_at, close)
+            .into_iter()
+            .map(|(open, close)| (open, close, false))
+            .collect()
+    } else if value_trimmed.is_empty() || value_trimmed.starts_with('#') {
+        yaml_block_items(index, line)
+    } else {
+        Vec::new()
+    };
+    items
+        .into_iter()
+        .filter_map(|(from, to, is_mapping_entry)| {
+            let item_line_start = text[..from].rfind('\n').map_or(0, |i| i + 1);
+            let reported = if text[item_line_start..from].trim().is_empty() {
+                item_line_start
+            } else {
+                from
+            };
+            request_from_body(text, reported, from, to, Some(is_mapping_entry))
+        })
+        .collect()
+}
+
+/// The children of a YAML key on `key_line`: `(from, to, is_mapping_entry)` per item. A mapping
+/// entry (`ci:` with nested lines) is a key definition by position; a list item needs a body.
+fn yaml_block_items(index: &LineIndex, key_line: usize) -> Vec<(usize, usize, bool)> {
+    let key_indent = indent_of(index.line_text(key_line));
+    let mut items: Vec<(usize, usize, bool)> = Vec::new();
+    let mut item_indent: Option<(usize, bool)> = None;
+    let last_line = (key_line + 2_000).min(index.line_count() - 1);
+    for line in key_line + 1..=last_line {
+        let text = index.line_text(line);
+        let trimmed = text.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = indent_of(text);
+        let is_dash = trimmed.starts_with("- ") || trimmed == "-";
+        let (wanted, dash_style) = match item_indent {
+            Some(style) => style,
+            None => {
+                if indent < key_indent || (indent == key_indent && !is_dash) {
+                    break;
+                }
+                item_indent = Some((indent, is_dash));
+                (indent, is_dash)
+            }
+        };
+        if indent < wanted || (indent == wanted && dash_style && !is_dash) {
+            break;
+        }
+        if indent == wanted {
+            items.push((index.line_start(line), index.line_end(line), false));
+        } else if let Some(last) = items.last_mut() {
+            last.1 = index.line_end(line);
+            last.2 = !dash_style;
+        }
+    }
+    items
+}
+
+/// The first readable `scopes` value in `text[from..to]` (a later one may follow an unreadable
+/// mention in a comment); `Unreadable` if every mention is unreadable, `None` if there is none.
+fn find_scopes(text: &str, from: usize, to: usize) -> Option<(usize, ScopesValue)> {
+    let haystack = &text[from..to];
+    let lower = haystack.to_ascii_lowercase();
+    let bytes = haystack.as_bytes();
+    let mut found = None;
+    let mut search = 0;
+    while let Some(i) = lower[search..].find("scopes") {
+        let at = search + i;
+        search = at + "scopes".len();
+        let before_ok = at == 0 || !is_ident_byte(bytes[at - 1]);
+        let after_ok = bytes.get(search).is_none_or(|b| !is_ident_byte(*b));
+        if !(before_ok && after_ok) {
+            continue;
+        }
+        let value = parse_scopes_value(text, from + search);
+        if value != ScopesValue::Unreadable {
+            return Some((from + at, value));
+        }
+        found.get_or_insert((from + at, value));
+    }
+    found
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Reads the value after a `scopes` key at `at`: `: [...]`, `= [...]`, `: null`, a YAML block...
+fn parse_scopes_value(text: &str, at: usize) -> ScopesValue {
+    let limit = ceil_boundary(text, at + 4096);
+    let bytes = text.as_bytes();
+    let mut i = at;
+    while i < limit && matches!(bytes[i], b'"' | b'\'' | b'`' | b'\\') {
+        i += 1;
+    }
+    while i < limit && matches!(bytes[i], b' ' | b'\t') {
+        i += 1;
+    }
+    let rest = &text[i..limit];
+    let after_separator = if let Some(r) = rest.strip_prefix("=>") {
+        r
+    } else if let Some(r) = rest.strip_prefix(':').filter(|r| !r.starts_with(':')) {
+        r
+    } else if let Some(r) = rest.strip_prefix('=').filter(|r| !r.starts_with('=')) {
+        r
+    } else {
+        return ScopesValue::Unreadable;
+    };
+    let value_at = limit - after_separator.len();
+    let value = after_separator.trim_start_matches([' ', '\t']);
+    let value_at = value_at + (after_separator.len() - value.len());
+    let key_line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let key_indent = indent_of(&text[key_line_start..at]);
+
+    let line_rest = value.split('\n').next().unwrap_or("").trim_end();
+    if line_rest.is_empty() || line_rest.starts_with('#') || line_rest.starts_with("//") {
+        return value_on_next_lines(text, value_at, limit, key_indent);
+    }
+    read_value(text, value_at, limit)
+}
+
+/// A value that starts on the line after `scopes:`: a YAML block list, a bracketed list, or
+/// (YAML) nothing, which is null.
+fn value_on_next_lines(text: &str, from: usize, limit: usize, key_indent: usize) -> ScopesValue {
+    let mut items = Vec::new();
+    let mut offset = text[from..limit].find('\n').map_or(limit, |i| from + i + 1);
+    while offset < limit {
+        let line_end = text[offset..limit].find('\n').map_or(limit, |i| offset + i);
+        let line = text[offset..line_end].trim_end_matches('\r');
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            offset = line_end + 1;
+            continue;
+        }
+        if let Some(item) = trimmed
+            .strip_prefix("- ")
+            .or_else(|| (trimmed == "-").then_some(""))
+        {
+            if indent_of(line) < key_indent {
+                break;
+            }
+            let item = item.split(" #").next().unwrap_or("").trim();
+            let item = item.trim_matches(['"', '\'']);
+            if !item.is_empty() {
+                items.push(item.to_owned());
+            }
+            offset = line_end + 1;
+            continue;
+        }
+        if !items.is_empty() {
+            break;
+        }
+        if trimmed.starts_with(['[', '(', '{']) {
+            return read_value(text, offset + indent_of(line), limit);
+        }
+        return if indent_of(line) <= key_indent {
+            ScopesValue::Null
+        } else {
+            ScopesValue::Unreadable
+        };
+    }
+    if items.is_empty() {
+        ScopesValue::Null
+    } else {
+        ScopesValue::List(items)
+    }
+}
+
+/// A value written on the `scopes` line: null-ish, or a list in brackets.
+fn read_value(text: &str, at: usize, limit: usize) -> ScopesValue {
+    let value = &text[at..limit];
+    let word: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '~')
+        .collect();
+    if matches!(
+        word.as_str(),
+        "null" | "None" | "nil" | "undefined" | "~" | "NULL" | "Null"
+    ) {
+        return ScopesValue::Null;
+    }
+    // Go `[]string{…}` / `[]tusky.Scope{…}`: skip the type to its brace.
+    let mut open = at;
+    if value.starts_with("[]") {
+        match value.find('{') {
+            Some(brace)
+                if value[2..brace]
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '.' || c == '_') =>
+            {
+                open = at + brace;
+            }
+            _ => return ScopesValue::Unreadable,
+        }
+    } else if !value.starts_with(['[', '(', '{']) {
+        return ScopesValue::Unreadable;
+    }
+    let close = matching_close(text, open, limit);
+    if close >= limit {
+        return ScopesValue::Unreadable;
+    }
+    ScopesValue::List(list_items(&text[open + 1..close]))
+}
+
+/// Scope names in a list body: quoted strings (also `\"…\"` inside JSON strings, as Postman
+/// stores bodies) and bare `resource:action` tokens (YAML flow lists). Identifiers (constants)
+/// are skipped: the lint judges only what is written.
+fn list_items(inner: &str) -> Vec<String> {
+    let bytes = inner.as_bytes();
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if matches!(bytes.get(i + 1), Some(b'"' | b'\'')) => i += 1,
+            b'\\' => i += 2,
+            b'"' | b'\'' | b'`' => {
+                let quote = bytes[i];
+                let content_start = i + 1;
+                let mut j = content_start;
+                while j < bytes.len() && bytes[j] != quote && bytes[j] != b'\n' {
+                    j += 1;
+                }
+                let item = inner[content_start..j].trim_end_matches('\\').trim();
+                if !item.is_empty() {
+                    items.push(item.to_owned());
+                }
+                i = j + 1;
+            }
+            b'#' => {
+                i = inner[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = inner[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            c if c.is_ascii_whitespace() || c == b',' => i += 1,
+            _ => {
+                let token_end = inner[i..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | ')' | '}'))
+                    .map_or(inner.len(), |n| i + n);
+                let token = &inner[i..token_end];
+                if token.contains(':') || token == "*" {
+                    items.push(token.to_owned());
+                }
+                i = token_end.max(i + 1);
+            }
+        }
+    }
+    items
+}
+
+/// One lint verdict on one request.
+struct Verdict {
+    rule_id: &'static str,
+    confidence: Confidence,
+    title: String,
+    remediation: String,
+    /// The normalised offending text the fingerprint is built from.
+    offending: String,
+}
+
+fn judge(request: &Request, text: &str, index: &LineIndex, policy: &ScopePolicy) -> Vec<Verdict> {
+    let line = index.line_of(request.start);
+    let request_line = index.line_text(line).trim().to_owned();
+    let window = policy.hint_window_lines();
+    let context_from = index.start_lines_before(request.start, window);
+    let context_to = index.end_lines_after(request.start, window);
+    let advice = match policy.suggest(&text[context_from..context_to]) {
+        Some(scopes) => format!(
+            "the surrounding code suggests {} is enough",
+            json_list(&scopes)
+        ),
+        None => policy.least_privilege_advice().to_owned(),
+    };
+    let mut verdicts = Vec::new();
+    match &request.scopes {
+        ScopesValue::Omitted | ScopesValue::Null => {
+            let how = if request.scopes == ScopesValue::Omitted {
+                "without `scopes`"
+            } else {
+                "with `scopes: null`"
+            };
+            verdicts.push(Verdict {
+                rule_id: ADMIN_KEY_CREATED,
+                confidence: Confidence::Medium,
+                title: format!("Tusky admin key created ({how})"),
+                remediation: format!(
+                    "a key created {how} is an admin key, equivalent to acting as the account \
+                     owner; pass explicit scopes: {advice}"
+                ),
+                offending: format!("{request_line} | admin"),
+            });
+        }
+        ScopesValue::List(scopes) => {
+            let assessment = policy.assess(scopes);
+            let mut sorted = scopes.clone();
+            sorted.sort();
+            sorted.dedup();
+            let listed = sorted.join(",");
+            if !assessment.unknown.is_empty() {
+                let explained: Vec<String> = assessment
+                    .unknown
+                    .iter()
+                    .map(|name| match policy.did_you_mean(name) {
+                        Some(known) => format!("`{name}` (did you mean `{known}`?)"),
+                        None if name.contains('*') => {
+                            format!("`{name}` (Tusky has no wildcard scopes: list each one)")
+                        }
+                        None => format!("`{name}`"),
+                    })
+                    .collect();
+                verdicts.push(Verdict {
+                    rule_id: UNKNOWN_SCOPE,
+                    confidence: Confidence::High,
+                    title: format!(
+                        "Unknown Tusky scope {} in key creation",
+                        assessment
+                            .unknown
+                            .iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    remediation: format!(
+                        "{} is not a Tusky scope: the request fails or the key lacks the access \
+                         the code expects. Known scopes: {}",
+                        explained.join(", "),
+                        policy.known_scopes().join(", ")
+                    ),
+                    offending: format!("{request_line} | {listed} | unknown"),
+                });
+            }
+            let broad = if assessment.every_scope {
+                Some("every scope")
+            } else if assessment.every_write {
+                Some("every write scope")
+            } else {
+                None
+            };
+            if let Some(what) = broad {
+                verdicts.push(Verdict {
+                    rule_id: BROAD_SCOPES,
+                    confidence: Confidence::High,
+                    title: format!("Tusky key created with {what}"),
+                    remediation: format!(
+                        "{} grants {what}: a leak of this key is nearly as bad as an admin key; \
+                         narrow it: {advice}",
+                        json_list(&sorted)
+                    ),
+                    offending: format!("{request_line} | {listed}"),
+                });
+            } else if !assessment.sensitive_writes.is_empty() {
+                let writes = assessment.sensitive_writes.join(", ");
+                verdicts.push(Verdict {
+                    rule_id: WRITE_SCOPES,
+                    confidence: Confidence::High,
+                    title: format!("Tusky key created with write scopes {writes}"),
+                    remediation: format!(
+                        "{writes} let a leaked key change members, stored data or aggregators; \
+                         keep them only if this key's job needs them: {advice}"
+                    ),
+                    offending: format!("{request_line} | {listed}"),
+                });
+            }
+        }
+        ScopesValue::Unreadable => {}
+    }
+    verdicts
+}
+
+fn json_list(scopes: &[String]) -> String {
+    serde_json::to_string(scopes).unwrap_or_default()
+}
+
+fn occurrence(
+    path: &str,
+    request: &Request,
+    text: &str,
+    index: &LineIndex,
+    verdict: Verdict,
+) -> Occurrence {
+    let line = index.line_of(request.start);
+    let line_text = index.line_text(line);
+    let column = line_text.chars().take_while(|c| c.is_whitespace()).count() + 1;
+    let end_column = (line_text.chars().count() + 1).max(column + 1);
+    let _ = text;
+    let rule = lint_rule(verdict.rule_id);
+    Occurrence {
+        rule_id: verdict.rule_id.to_owned(),
+        kind: FindingKind::BroadScope,
+        severity: rule.map_or(crate::findings::Severity::High, |r| r.severity),
+        confidence: verdict.confidence,
+        title: verdict.title,
+        remediation: verdict.remediation,
+        fingerprint: Fingerprint::for_lint(verdict.rule_id, path, &verdict.offending),
+        secret: None,
+        location: Location {
+            path: path.to_owned(),
+            line: line + 1,
+            column,
+            end_column,
+            encoding: Encoding::Plain,
+            commit: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint(path: &str, text: &str) -> Vec<(String, usize)> {
+        check(path, text.as_bytes(), &|_| true)
+            .occurrences
+            .into_iter()
+            .map(|o| (o.rule_id, o.location.line))
+            .collect()
+    }
+
+    fn rules(path: &str, text: &str) -> Vec<String> {
+        lint(path, text).into_iter().map(|(r, _)| r).collect()
+    }
+
+    #[test]
+    fn list_items_read_every_quoting() {
+        assert_eq!(
+            list_items(r#""files:read", 'volumes:read', `members:write`"#),
+            vec!["files:read", "volumes:read", "members:write"]
+        );
+        assert_eq!(
+            list_items(r#"\n  \"files:read\",\n  \"*\"\n"#),
+            vec!["files:read", "*"]
+        );
+        assert_eq!(
+            list_items("files:read, volumes:read"),
+            vec!["files:read", "volumes:read"]
+        );
+        assert_eq!(list_items("SCOPE_A, \"files:read\""), vec!["files:read"]);
+    }
+
+    #[test]
+    fn scopes_values() {
+        let value = |s: &str| parse_scopes_value(s, 0);
+        assert_eq!(value(": null"), ScopesValue::Null);
+        assert_eq!(value("=None,"), ScopesValue::Null);
+        assert_eq!(value(": SCOPES"), ScopesValue::Unreadable);
+        assert_eq!(
+            value(": []string{\"files:read\"}"),
+            ScopesValue::List(vec!["files:read".into()])
+        );
+        assert_eq!(
+            value(":\n  - files:read\n  - volumes:read\nname: x"),
+            ScopesValue::List(vec!["files:read".into(), "volumes:read".into()])
+        );
+        assert_eq!(value(":\nname: x"), ScopesValue::Null);
+        assert_eq!(
+            value("\\\": [\\\"files:read\\\"]"),
+            ScopesValue::List(vec!["files:read".into()])
+        );
+    }
+
+    #[test]
+    fn fetch_post_with_admin_and_narrow_twins() {
+        let admin = "const r = await fetch(`${BASE}/v2/api-keys`, {\n  method: 'POST',\n  body: JSON.stringify({ name: 'ci' }),\n});\n";
+        assert_eq!(lint("a.ts", admin), vec![(ADMIN_KEY_CREATED.to_owned(), 1)]);
+        let narrow = admin.replace("name: 'ci'", "name: 'ci', scopes: ['files:read']");
+        assert!(lint("a.ts", &narrow).is_empty());
+        let get = "const r = await fetch(`${BASE}/v2/api-keys`);\nconst x = { name: 'ci' };\n";
+        assert!(lint("a.ts", get).is_empty());
+    }
+
+    #[test]
+    fn per_key_urls_are_not_creation() {
+        let delete = "await fetch(`${BASE}/v2/api-keys/${id}`, { method: 'DELETE', body: JSON.stringify({ name: 'x' }) });";
+        assert!(lint("a.js", delete).is_empty());
+    }
+
+    #[test]
+    fn definitions_are_not_calls() {
+        let def = "async function createApiKey(name) {\n  return 1;\n}\n";
+        assert!(rules("a.js", def).is_empty());
+        let python = "def create_api_key(name, scopes=None):\n    pass\n";
+        assert!(rules("a.py", python).is_empty());
+    }
+
+    #[test]
+    fn no_anchor_no_work() {
+        assert!(!may_contain_request(
+            b"fetch('/v2/files', {method: 'POST'})"
+        ));
+        assert!(may_contain_request(b"/v2/api-keys"));
+    }
+}
