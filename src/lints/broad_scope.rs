@@ -177,7 +177,7 @@ pub fn check(path: &str, bytes: &[u8], enabled: &dyn Fn(&str) -> bool) -> LintSc
             }
             result
                 .occurrences
-                .push(occurrence(path, &request, &text, &index, verdict));
+                .push(occurrence(path, &request, &index, verdict));
         }
     }
     result
@@ -327,7 +327,7 @@ fn url_request(
         .start_lines_before(start, 15)
         .max(context.prev_end)
         .min(back_from);
-    match find_scopes(text, before_from, back_from) {
+    match find_scopes(text, before_from, start) {
         Some((at, value)) if value != ScopesValue::Unreadable => Some(Request {
             start: reported,
             scopes: value,
@@ -890,18 +890,11 @@ fn json_list(scopes: &[String]) -> String {
     serde_json::to_string(scopes).unwrap_or_default()
 }
 
-fn occurrence(
-    path: &str,
-    request: &Request,
-    text: &str,
-    index: &LineIndex,
-    verdict: Verdict,
-) -> Occurrence {
+fn occurrence(path: &str, request: &Request, index: &LineIndex, verdict: Verdict) -> Occurrence {
     let line = index.line_of(request.start);
     let line_text = index.line_text(line);
     let column = line_text.chars().take_while(|c| c.is_whitespace()).count() + 1;
     let end_column = (line_text.chars().count() + 1).max(column + 1);
-    let _ = text;
     let rule = lint_rule(verdict.rule_id);
     Occurrence {
         rule_id: verdict.rule_id.to_owned(),

@@ -1,7 +1,8 @@
 //! `env-not-ignored`: env files git would commit, decided with git's own ignore rules.
 //!
-//! Inside a repository libgit2 decides (every `.gitignore`, `.git/info/exclude`,
-//! `core.excludesFile`), and the index says what is tracked: tracked → `env-file-committed`
+//! Inside a repository git's rules decide (every `.gitignore`, `.git/info/exclude`,
+//! `core.excludesFile`; see `gitignore_plain` for why the patterns are not matched by libgit2),
+//! and the index says what is tracked: tracked → `env-file-committed`
 //! (ignoring it now does not untrack it); untracked and not ignored → `env-file-not-ignored`;
 //! ignored → fine. In a plain directory the tree's `.gitignore` files decide (see
 //! `gitignore_plain`). Env files are enumerated here, not by the tree walker, because the walker
@@ -38,13 +39,17 @@ const GITLINK_MODE: u32 = 0o160000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnvVerdict {
     /// In the index: committed (or about to be). `also_ignored`: a rule ignores it too.
+    /// `repo_path`: the path relative to the repository root, for `git rm --cached`.
     Tracked {
         also_ignored: bool,
+        repo_path: String,
     },
     /// Untracked and not ignored: add `pattern` to `gitignore` (a path shown to the user).
+    /// `repo_path` is set inside a repository.
     NotIgnored {
         pattern: String,
         gitignore: String,
+        repo_path: Option<String>,
     },
     Ignored,
 }
@@ -55,6 +60,8 @@ pub struct EnvLintContext<'a> {
     pub stats: &'a ScanStats,
     /// The first scan root: config allow-list paths are relative to it.
     pub scan_root: &'a Path,
+    /// Set when reports name paths relative to the (single, directory) scan root.
+    pub relative_root: Option<&'a Path>,
 }
 
 /// Checks every env file under `roots` (directories, or env files named directly).
@@ -66,7 +73,7 @@ pub fn check_roots(roots: &[PathBuf], context: &EnvLintContext) -> Vec<Occurrenc
         return occurrences;
     }
     for root in roots {
-        for (shown, verdict) in verdicts_for_root(root, context.stats) {
+        for (shown, verdict) in verdicts_for_root(root, context.stats, context.relative_root) {
             if let Some(occurrence) = to_occurrence(&shown, &verdict, context) {
                 occurrences.push(occurrence);
             }
@@ -76,9 +83,13 @@ pub fn check_roots(roots: &[PathBuf], context: &EnvLintContext) -> Vec<Occurrenc
 }
 
 /// `(path as reports show it, verdict)` for every env file under `root`.
-pub fn verdicts_for_root(root: &Path, stats: &ScanStats) -> Vec<(PathBuf, EnvVerdict)> {
+pub fn verdicts_for_root(
+    root: &Path,
+    stats: &ScanStats,
+    relative_root: Option<&Path>,
+) -> Vec<(PathBuf, EnvVerdict)> {
     if root.is_file() || root.is_symlink() {
-        return single_file(root);
+        return single_file(root, relative_root);
     }
     if !root.is_dir() {
         return Vec::new();
@@ -86,18 +97,18 @@ pub fn verdicts_for_root(root: &Path, stats: &ScanStats) -> Vec<(PathBuf, EnvVer
     match Repository::discover(root) {
         Ok(repo) if !repo.is_bare() && repo.workdir().is_some() => {
             let mut out = Vec::new();
-            repo_verdicts(&repo, root, stats, &mut out);
+            repo_verdicts(&repo, root, stats, relative_root, &mut out);
             out
         }
         _ => {
             let mut out = Vec::new();
-            plain_verdicts(root, stats, &mut out);
+            plain_verdicts(root, stats, relative_root, &mut out);
             out
         }
     }
 }
 
-fn single_file(path: &Path) -> Vec<(PathBuf, EnvVerdict)> {
+fn single_file(path: &Path, relative_root: Option<&Path>) -> Vec<(PathBuf, EnvVerdict)> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
     };
@@ -118,11 +129,13 @@ fn single_file(path: &Path) -> Vec<(PathBuf, EnvVerdict)> {
                 .ok()
                 .and_then(|index| index.get_path(Path::new(&relative), 0))
                 .is_some();
-            repo_verdict(&repo, &relative, tracked)
+            let workdir = repo.workdir().map(Path::to_path_buf).unwrap_or_default();
+            let mut rules = PlainIgnores::for_repository(&repo, &workdir);
+            repo_verdict(&mut rules, &relative, tracked)
         }
         _ => {
             let mut ignores = PlainIgnores::new(&parent);
-            plain_verdict(&mut ignores, Path::new(name), &parent)
+            plain_verdict(&mut ignores, Path::new(name), &parent, relative_root)
         }
     };
     vec![(path.to_path_buf(), verdict)]
@@ -147,17 +160,22 @@ fn slash_path(path: &Path) -> String {
         .join("/")
 }
 
-fn repo_verdict(repo: &Repository, relative: &str, tracked: bool) -> EnvVerdict {
-    let ignored = repo.is_path_ignored(relative).unwrap_or(false);
+fn repo_verdict(rules: &mut PlainIgnores, relative: &str, tracked: bool) -> EnvVerdict {
+    let ignored = rules.is_ignored(Path::new(relative), false);
     if tracked {
         EnvVerdict::Tracked {
             also_ignored: ignored,
+            repo_path: relative.to_owned(),
         }
     } else if ignored {
         EnvVerdict::Ignored
     } else {
-        let (pattern, gitignore) = repo_suggestion(repo, relative);
-        EnvVerdict::NotIgnored { pattern, gitignore }
+        let (pattern, gitignore) = repo_suggestion(rules, relative);
+        EnvVerdict::NotIgnored {
+            pattern,
+            gitignore,
+            repo_path: Some(relative.to_owned()),
+        }
     }
 }
 
@@ -167,6 +185,7 @@ fn repo_verdicts(
     repo: &Repository,
     root: &Path,
     stats: &ScanStats,
+    relative_root: Option<&Path>,
     out: &mut Vec<(PathBuf, EnvVerdict)>,
 ) {
     let Some(workdir) = repo.workdir().and_then(|w| w.canonicalize().ok()) else {
@@ -179,6 +198,7 @@ fn repo_verdicts(
     else {
         return;
     };
+    let mut rules = PlainIgnores::for_repository(repo, &workdir);
     let root_prefix = slash_path(&root_relative);
     let under_root = |path: &str| -> Option<String> {
         if root_prefix.is_empty() {
@@ -204,13 +224,13 @@ fn repo_verdicts(
         }
         Err(err) => stats.warn(format!(
             "{}: cannot read the git index ({}); env files were judged as untracked",
-            display_path(root),
+            display_path(root, relative_root),
             err.message()
         )),
     }
     for path in &tracked {
         if let Some(rest) = under_root(path) {
-            out.push((root.join(rest), repo_verdict(repo, path, true)));
+            out.push((root.join(rest), repo_verdict(&mut rules, path, true)));
         }
     }
 
@@ -221,7 +241,7 @@ fn repo_verdicts(
             Err(err) => {
                 stats.warn(format!(
                     "{}: cannot list ({err}); env files below it were not checked",
-                    display_path(&dir)
+                    display_path(&dir, relative_root)
                 ));
                 continue;
             }
@@ -246,11 +266,11 @@ fn repo_verdicts(
                     if let Ok(nested) = Repository::open(&path)
                         && nested.workdir().is_some()
                     {
-                        repo_verdicts(&nested, &path, stats, out);
+                        repo_verdicts(&nested, &path, stats, relative_root, out);
                     }
                     continue;
                 }
-                if repo.is_path_ignored(&child_slash).unwrap_or(false) {
+                if rules.is_ignored(&child_relative, true) {
                     continue;
                 }
                 stack.push((path, child_relative, depth + 1));
@@ -258,7 +278,7 @@ fn repo_verdicts(
                 && EnvFilePolicy::builtin().is_env_file_name(name)
                 && !tracked.contains(&child_slash)
             {
-                out.push((path, repo_verdict(repo, &child_slash, false)));
+                out.push((path, repo_verdict(&mut rules, &child_slash, false)));
             }
         }
     }
@@ -268,13 +288,10 @@ fn repo_verdicts(
 /// `.gitignore` covers every copy of it — unless a deeper `.gitignore` re-includes the file
 /// (`!name`): deeper files take precedence, so that one needs an anchored line at its end (a later
 /// line wins within a file).
-fn repo_suggestion(repo: &Repository, relative: &str) -> (String, String) {
+fn repo_suggestion(rules: &PlainIgnores, relative: &str) -> (String, String) {
     let name = relative.rsplit('/').next().unwrap_or(relative);
-    let Some(workdir) = repo.workdir() else {
-        return (escape_pattern(name), REPO_ROOT_GITIGNORE.to_owned());
-    };
-    let ignores = PlainIgnores::new(workdir);
-    match ignores.deepest_reincluding_dir(Path::new(relative)) {
+
+    match rules.deepest_reincluding_dir(Path::new(relative)) {
         Some(dir) => {
             let within = Path::new(relative)
                 .strip_prefix(&dir)
@@ -321,7 +338,12 @@ fn escape_path_pattern(path: &str) -> String {
 
 /// Env files of a plain directory, judged by the tree's `.gitignore` files; a nested repository
 /// is judged by git.
-fn plain_verdicts(root: &Path, stats: &ScanStats, out: &mut Vec<(PathBuf, EnvVerdict)>) {
+fn plain_verdicts(
+    root: &Path,
+    stats: &ScanStats,
+    relative_root: Option<&Path>,
+    out: &mut Vec<(PathBuf, EnvVerdict)>,
+) {
     let mut ignores = PlainIgnores::new(root);
     let mut stack = vec![(root.to_path_buf(), PathBuf::new(), 0usize)];
     while let Some((dir, relative, depth)) = stack.pop() {
@@ -330,7 +352,7 @@ fn plain_verdicts(root: &Path, stats: &ScanStats, out: &mut Vec<(PathBuf, EnvVer
             Err(err) => {
                 stats.warn(format!(
                     "{}: cannot list ({err}); env files below it were not checked",
-                    display_path(&dir)
+                    display_path(&dir, relative_root)
                 ));
                 continue;
             }
@@ -350,7 +372,7 @@ fn plain_verdicts(root: &Path, stats: &ScanStats, out: &mut Vec<(PathBuf, EnvVer
                     if let Ok(nested) = Repository::open(&path)
                         && nested.workdir().is_some()
                     {
-                        repo_verdicts(&nested, &path, stats, out);
+                        repo_verdicts(&nested, &path, stats, relative_root, out);
                     }
                     continue;
                 }
@@ -361,14 +383,19 @@ fn plain_verdicts(root: &Path, stats: &ScanStats, out: &mut Vec<(PathBuf, EnvVer
             } else if let Some(name) = name.to_str()
                 && EnvFilePolicy::builtin().is_env_file_name(name)
             {
-                let verdict = plain_verdict(&mut ignores, &child_relative, root);
+                let verdict = plain_verdict(&mut ignores, &child_relative, root, relative_root);
                 out.push((path, verdict));
             }
         }
     }
 }
 
-fn plain_verdict(ignores: &mut PlainIgnores, relative: &Path, root: &Path) -> EnvVerdict {
+fn plain_verdict(
+    ignores: &mut PlainIgnores,
+    relative: &Path,
+    root: &Path,
+    relative_root: Option<&Path>,
+) -> EnvVerdict {
     if ignores.is_ignored(relative, false) {
         return EnvVerdict::Ignored;
     }
@@ -377,7 +404,7 @@ fn plain_verdict(ignores: &mut PlainIgnores, relative: &Path, root: &Path) -> En
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let pattern = escape_pattern(&name);
-    let root_gitignore = display_path(&root.join(".gitignore"));
+    let root_gitignore = display_path(&root.join(".gitignore"), relative_root);
     let extra = ExtraLine {
         dir: Path::new(""),
         line: &pattern,
@@ -386,16 +413,16 @@ fn plain_verdict(ignores: &mut PlainIgnores, relative: &Path, root: &Path) -> En
         return EnvVerdict::NotIgnored {
             pattern,
             gitignore: root_gitignore,
+            repo_path: None,
         };
     }
     let parent = relative.parent().unwrap_or(Path::new(""));
-    let dir = ignores
-        .nearest_gitignore_dir(parent)
-        .unwrap_or_default();
+    let dir = ignores.nearest_gitignore_dir(parent).unwrap_or_default();
     let within = relative.strip_prefix(&dir).unwrap_or(relative);
     EnvVerdict::NotIgnored {
         pattern: format!("/{}", escape_path_pattern(&slash_path(within))),
-        gitignore: display_path(&root.join(dir).join(".gitignore")),
+        gitignore: display_path(&root.join(dir).join(".gitignore"), relative_root),
+        repo_path: None,
     }
 }
 
@@ -404,7 +431,7 @@ fn to_occurrence(
     verdict: &EnvVerdict,
     context: &EnvLintContext,
 ) -> Option<Occurrence> {
-    let shown = display_path(path);
+    let shown = display_path(path, context.relative_root);
     if let Ok(relative) = path.strip_prefix(context.scan_root)
         && context.scanner.path_allowed(relative, false)
     {
@@ -412,7 +439,10 @@ fn to_occurrence(
     }
     let (rule_id, mut remediation) = match verdict {
         EnvVerdict::Ignored => return None,
-        EnvVerdict::Tracked { also_ignored } => {
+        EnvVerdict::Tracked {
+            also_ignored,
+            repo_path,
+        } => {
             let ignored_note = if *also_ignored {
                 " (a .gitignore rule already matches it, which changes nothing for a tracked file)"
             } else {
@@ -422,20 +452,35 @@ fn to_occurrence(
                 ENV_FILE_COMMITTED,
                 format!(
                     "committed; ignoring it now does not untrack it{ignored_note}: run \
-                     `git rm --cached {}`, make sure .gitignore covers it, commit, and rotate \
-                     every secret it held (it stays in history: `tuskguard history` shows where)",
-                    shell_quote(&shown)
+                     `git rm --cached {}` at the repository root, make sure .gitignore covers \
+                     it, commit, and rotate every secret it held (it stays in history: \
+                     `tuskguard history` shows where)",
+                    shell_quote(repo_path)
                 ),
             )
         }
-        EnvVerdict::NotIgnored { pattern, gitignore } => (
-            ENV_FILE_NOT_IGNORED,
-            format!(
-                "one `git add .` away from a leak; add `{pattern}` to {gitignore} \
-                 (`git check-ignore -v {}` then confirms it)",
-                shell_quote(&shown)
-            ),
-        ),
+        EnvVerdict::NotIgnored {
+            pattern,
+            gitignore,
+            repo_path,
+        } => {
+            let confirm = match repo_path {
+                Some(path) => format!(
+                    " (`git check-ignore -v {}` at the repository root then confirms it)",
+                    shell_quote(path)
+                ),
+                None => {
+                    " (this directory is not a git repository yet; the rule applies once it is)"
+                        .to_owned()
+                }
+            };
+            (
+                ENV_FILE_NOT_IGNORED,
+                format!(
+                    "one `git add .` away from a leak; add `{pattern}` to {gitignore}{confirm}"
+                ),
+            )
+        }
     };
     if !context.scanner.lint_enabled(rule_id) {
         return None;

@@ -1,7 +1,12 @@
-//! git's ignore rules for a directory that is not (yet) a git repository: every `.gitignore` in
-//! the tree, read with the `ignore` crate's gitignore matcher, combined the way git combines them —
-//! a deeper file overrides a shallower one, the last matching line in a file wins, and nothing
-//! inside an ignored directory can be re-included.
+//! git's ignore rules, evaluated with the `ignore` crate's gitignore matcher and combined the way
+//! git combines them: a deeper `.gitignore` overrides a shallower one, the last matching line in a
+//! file wins, nothing inside an ignored directory can be re-included, and below every
+//! `.gitignore` come `.git/info/exclude`, then `core.excludesFile` (in a repository).
+//!
+//! Inside a repository too: libgit2's own matcher (`git_ignore_path_is_ignored`) disagrees with
+//! git on negations in nested `.gitignore` files (libgit2 issues #7283, #7284; our tests compare
+//! every verdict with `git check-ignore`), so git2 supplies the repository, its index and config,
+//! and this module the pattern semantics.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,8 @@ pub struct PlainIgnores {
     root: PathBuf,
     /// `.gitignore` per directory (relative to the root); `None` when the directory has none.
     cache: HashMap<PathBuf, Option<Gitignore>>,
+    /// Repository-wide exclude files, highest precedence first (`info/exclude`, excludesFile).
+    globals: Vec<Gitignore>,
 }
 
 /// One extra line, as if appended to the `.gitignore` of a directory (to test a suggestion).
@@ -26,7 +33,40 @@ impl PlainIgnores {
         PlainIgnores {
             root: root.to_path_buf(),
             cache: HashMap::new(),
+            globals: Vec::new(),
         }
+    }
+
+    /// The rules of a repository: its work tree's `.gitignore` files, then
+    /// `$GIT_DIR/info/exclude`, then `core.excludesFile` (git's default
+    /// `$XDG_CONFIG_HOME/git/ignore` or `~/.config/git/ignore` when unset).
+    pub fn for_repository(repo: &git2::Repository, workdir: &Path) -> Self {
+        let mut rules = Self::new(workdir);
+        let mut files = vec![repo.path().join("info").join("exclude")];
+        let configured = repo
+            .config()
+            .ok()
+            .and_then(|config| config.get_path("core.excludesFile").ok());
+        match configured {
+            Some(path) => files.push(path),
+            None => {
+                let xdg = std::env::var_os("XDG_CONFIG_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+                if let Some(base) = xdg {
+                    files.push(base.join("git").join("ignore"));
+                }
+            }
+        }
+        for file in files.into_iter().filter(|f| f.is_file()) {
+            let mut builder = GitignoreBuilder::new(workdir);
+            let _ = builder.add(&file);
+            if let Ok(matcher) = builder.build() {
+                rules.globals.push(matcher);
+            }
+        }
+        rules
     }
 
     /// True when git would ignore `relative` (a path below the root), parents included.
@@ -72,6 +112,11 @@ impl PlainIgnores {
                 return ignored;
             }
             dir = current.parent();
+        }
+        for global in &self.globals {
+            if let Some(ignored) = decide(Some(global), &absolute, is_dir) {
+                return ignored;
+            }
         }
         false
     }
