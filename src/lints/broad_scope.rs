@@ -36,6 +36,13 @@ const CREATE_ANCHORS: &[&str] = &[
 const MAX_HITS: usize = 2_000;
 /// Bytes a request body may span from its URL.
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// Bytes around a request searched for hints of what the key is for (minified files have no
+/// useful lines).
+const CONTEXT_BYTES: usize = 4 * 1024;
+/// Bytes of the request line that name it (fingerprint, end column).
+const REQUEST_TEXT_BYTES: usize = 160;
+/// A request further into its line than this is reported at its own column, not the line's.
+const SAME_LINE_BYTES: usize = 200;
 
 fn anchors() -> &'static AhoCorasick {
     static ANCHORS: OnceLock<AhoCorasick> = OnceLock::new();
@@ -136,6 +143,8 @@ enum ScopesValue {
 struct Request {
     /// Where the request starts (reported line).
     start: usize,
+    /// Where its text ends (at most): the request text never runs into the next one.
+    end: usize,
     scopes: ScopesValue,
     /// Where `scopes` was written, for inline suppression on that line.
     scopes_at: Option<usize>,
@@ -177,7 +186,7 @@ pub fn check(path: &str, bytes: &[u8], enabled: &dyn Fn(&str) -> bool) -> LintSc
             }
             result
                 .occurrences
-                .push(occurrence(path, &request, &index, verdict));
+                .push(occurrence(path, &request, &text, &index, verdict));
         }
     }
     result
@@ -317,7 +326,17 @@ fn url_request(
     }
     let reported = match shell_start {
         Some(curl_at) => curl_at,
-        None => back_from + last_opener(back).unwrap_or(start - back_from),
+        None => match last_opener(back) {
+            Some(opener_line) => back_from + opener_line,
+            None => {
+                let line_start = index.line_start(index.line_of(start));
+                if start - line_start <= SAME_LINE_BYTES {
+                    line_start
+                } else {
+                    start
+                }
+            }
+        },
     };
     if let Some(request) = request_from_body(text, reported, body_from, extent_end, None) {
         return Some(request);
@@ -330,6 +349,7 @@ fn url_request(
     match find_scopes(text, before_from, start) {
         Some((at, value)) if value != ScopesValue::Unreadable => Some(Request {
             start: reported,
+            end: extent_end,
             scopes: value,
             scopes_at: Some(at),
         }),
@@ -354,6 +374,7 @@ fn request_from_body(
         Some((_, ScopesValue::Unreadable)) => None,
         Some((at, value)) => Some(Request {
             start,
+            end: to,
             scopes: value,
             scopes_at: Some(at),
         }),
@@ -363,6 +384,7 @@ fn request_from_body(
                 omitted_without_evidence.unwrap_or(false) || body_evidence().is_match(body);
             visible.then_some(Request {
                 start,
+                end: to,
                 scopes: ScopesValue::Omitted,
                 scopes_at: None,
             })
@@ -731,7 +753,8 @@ fn list_items(inner: &str) -> Vec<String> {
     while i < bytes.len() {
         match bytes[i] {
             b'\\' if matches!(bytes.get(i + 1), Some(b'"' | b'\'')) => i += 1,
-            b'\\' => i += 2,
+            // Skip the escaped character whole (it may be multi-byte).
+            b'\\' => i += 1 + inner[i + 1..].chars().next().map_or(0, char::len_utf8),
             b'"' | b'\'' | b'`' => {
                 let quote = bytes[i];
                 let content_start = i + 1;
@@ -778,11 +801,18 @@ struct Verdict {
 }
 
 fn judge(request: &Request, text: &str, index: &LineIndex, policy: &ScopePolicy) -> Vec<Verdict> {
-    let line = index.line_of(request.start);
-    let request_line = index.line_text(line).trim().to_owned();
+    let request_line = request_text(text, index, request).to_owned();
     let window = policy.hint_window_lines();
-    let context_from = index.start_lines_before(request.start, window);
-    let context_to = index.end_lines_after(request.start, window);
+    let context_from = index
+        .start_lines_before(request.start, window)
+        .max(floor_boundary(
+            text,
+            request.start.saturating_sub(CONTEXT_BYTES),
+        ));
+    let context_to = index
+        .end_lines_after(request.start, window)
+        .min(ceil_boundary(text, request.start + CONTEXT_BYTES))
+        .max(context_from);
     let advice = match policy.suggest(&text[context_from..context_to]) {
         Some(scopes) => format!(
             "the surrounding code suggests {} is enough",
@@ -890,11 +920,40 @@ fn json_list(scopes: &[String]) -> String {
     serde_json::to_string(scopes).unwrap_or_default()
 }
 
-fn occurrence(path: &str, request: &Request, index: &LineIndex, verdict: Verdict) -> Occurrence {
+/// Where a request's text starts: its own offset, or the first non-blank of its line when it
+/// starts the line.
+fn request_text_start(text: &str, index: &LineIndex, start: usize) -> usize {
+    let line = index.line_of(start);
+    let line_start = index.line_start(line);
+    if start == line_start {
+        let line_text = index.line_text(line);
+        line_start + (line_text.len() - line_text.trim_start().len())
+    } else {
+        start.min(text.len())
+    }
+}
+
+/// The first bytes of the request, on its line.
+fn request_text<'a>(text: &'a str, index: &LineIndex, request: &Request) -> &'a str {
+    let from = request_text_start(text, index, request.start);
+    let line_end = index.line_end(index.line_of(request.start)).max(from);
+    let to = line_end
+        .min(request.end.max(from))
+        .min(floor_boundary(text, from + REQUEST_TEXT_BYTES).max(from));
+    text[from..to].trim_end()
+}
+
+fn occurrence(
+    path: &str,
+    request: &Request,
+    text: &str,
+    index: &LineIndex,
+    verdict: Verdict,
+) -> Occurrence {
     let line = index.line_of(request.start);
-    let line_text = index.line_text(line);
-    let column = line_text.chars().take_while(|c| c.is_whitespace()).count() + 1;
-    let end_column = (line_text.chars().count() + 1).max(column + 1);
+    let from = request_text_start(text, index, request.start);
+    let column = text[index.line_start(line)..from].chars().count() + 1;
+    let end_column = column + request_text(text, index, request).chars().count().max(1);
     let rule = lint_rule(verdict.rule_id);
     Occurrence {
         rule_id: verdict.rule_id.to_owned(),
@@ -1001,6 +1060,75 @@ mod tests {
         assert!(rules("a.js", def).is_empty());
         let python = "def create_api_key(name, scopes=None):\n    pass\n";
         assert!(rules("a.py", python).is_empty());
+    }
+
+    #[test]
+    fn arbitrary_text_around_anchors_never_panics() {
+        let pieces = [
+            "/v2/%api-keys%",
+            "%apiKeys%.create(",
+            "create_api_key(",
+            "%api_keys%:",
+            "scopes",
+            ": [",
+            "]",
+            "\\",
+            "\"",
+            "'",
+            "`",
+            "{",
+            "}",
+            "(",
+            ")",
+            "\n",
+            "\r\n",
+            "POST ",
+            "curl -d '",
+            "- ",
+            "é",
+            "日本",
+            "\u{0}",
+            " ",
+            "null",
+            ",",
+            "files:write",
+            "\\\"",
+            "#",
+            "//",
+        ];
+        let mut state = 7u64;
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..60 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            let _ = check("f.http", fixture(&text).as_bytes(), &|_| true);
+            let _ = check(
+                "f.json",
+                fixture(&format!("_postman_id {text}")).as_bytes(),
+                &|_| true,
+            );
+        }
+        let _ = check("f", b"/v2/api-keys\xff\xfe scopes: [\"\xc3", &|_| true);
+    }
+
+    #[test]
+    fn minified_bundles_are_bounded_and_pointed_at_exactly() {
+        let request =
+            fixture("fetch(u+'/v2/%api-keys%',{method:'POST',body:JSON.stringify({name:'x'})});");
+        let bundle = format!("{}{}", "var a=1;".repeat(10_000), request.repeat(500));
+        let found = check("bundle.min.js", bundle.as_bytes(), &|_| true);
+        assert_eq!(found.occurrences.len(), 500);
+        // Identical requests share one fingerprint: one finding with every location.
+        let fingerprints: HashSet<_> = found.occurrences.iter().map(|o| &o.fingerprint).collect();
+        assert_eq!(fingerprints.len(), 1);
+        let location = &found.occurrences[0].location;
+        assert_eq!(location.line, 1);
+        assert!(location.column > 80_000, "{location:?}");
+        assert!(location.end_column - location.column <= REQUEST_TEXT_BYTES);
     }
 
     #[test]

@@ -163,9 +163,14 @@ impl ScopePolicy {
     /// The narrowest scope set that fits what `context` appears to do, if any hint matches:
     /// minimal (a read implied by a write is dropped) and sorted.
     pub fn suggest(&self, context: &str) -> Option<Vec<String>> {
+        let lower = context.to_ascii_lowercase();
         let mut scopes = BTreeSet::new();
         for hint in &self.suggest.hint {
-            if hint.words.iter().any(|word| contains_word(context, word)) {
+            if hint
+                .words
+                .iter()
+                .any(|word| contains_word(context, &lower, word))
+            {
                 scopes.extend(hint.scopes.iter().cloned());
             }
         }
@@ -194,8 +199,7 @@ impl ScopePolicy {
 
 /// Case-insensitive `word` in `text` starting at a word start: after a non-letter, or as the
 /// capitalised part of a camelCase name (`uploadFile`, `fileUpload`), but not inside `async`.
-fn contains_word(text: &str, word: &str) -> bool {
-    let lower_text = text.to_ascii_lowercase();
+fn contains_word(text: &str, lower_text: &str, word: &str) -> bool {
     let lower_word = word.to_ascii_lowercase();
     let bytes = text.as_bytes();
     let mut from = 0;
