@@ -318,18 +318,11 @@ fn url_request(
 
     let (shell_start, back_from) = match curl_start(text, index, start) {
         Some(curl_at) => (Some(curl_at), curl_at.max(context.prev_end)),
-        None => {
-            let mut back_from = index
-                .start_lines_before(start, 3)
-                .max(context.prev_end)
-                .max(floor_boundary(text, start.saturating_sub(1024)));
-            if let Some(semicolon) = text[back_from..start].rfind(';') {
-                back_from += semicolon + 1;
-            }
-            (None, back_from)
-        }
+        None => (
+            None,
+            statement_back_from(text, index, start, context.prev_end),
+        ),
     };
-    let back = &text[back_from..start];
     let extent_end = if context.is_http_file {
         http_request_end(text, index, start, limit)
     } else if shell_start.is_some() {
@@ -337,46 +330,140 @@ fn url_request(
     } else {
         expression_end(text, body_from, limit)
     };
-    let extent_end = extent_end.max(body_from);
-    let forward = &text[body_from..extent_end];
-    let method = match shell_start {
-        Some(curl_at) => curl_request_method(&text[curl_at..extent_end]),
-        None => nearest_method(back, forward, true),
+    let mut site = CallSite {
+        at: start,
+        back_from,
+        body_from,
+        extent_end: extent_end.max(body_from),
     };
+    let mut method = match shell_start {
+        Some(curl_at) => curl_request_method(&text[curl_at..site.extent_end]),
+        None => nearest_method(
+            &text[back_from..start],
+            &text[body_from..site.extent_end],
+            true,
+        ),
+    };
+    // `const url = `${BASE}/v2/api-keys`;` then `fetch(url, {…})`: the request is the call.
+    if method.is_none()
+        && shell_start.is_none()
+        && !context.is_http_file
+        && let Some(call) = assigned_url_call(text, index, start, &site, context.next_start)
+    {
+        method = nearest_method(
+            &text[call.back_from..call.at],
+            &text[call.body_from..call.extent_end],
+            true,
+        );
+        site = call;
+    }
     if method != Some(Method::Post) {
         return None;
     }
+    let back = &text[site.back_from..site.at];
     let reported = match shell_start {
         Some(curl_at) => curl_at,
         None => match last_opener(back) {
-            Some(opener_line) => back_from + opener_line,
+            Some(opener_line) => site.back_from + opener_line,
             None => {
-                let line_start = index.line_start(index.line_of(start));
-                if start - line_start <= SAME_LINE_BYTES {
+                let line_start = index.line_start(index.line_of(site.at));
+                if site.at - line_start <= SAME_LINE_BYTES {
                     line_start
                 } else {
-                    start
+                    site.at
                 }
             }
         },
     };
-    if let Some(request) = request_from_body(text, reported, body_from, extent_end, None) {
+    if let Some(request) = request_from_body(text, reported, site.body_from, site.extent_end, None)
+    {
         return Some(request);
     }
     // The body may be a variable built just before the call: look for its `scopes` there.
     let before_from = index
-        .start_lines_before(start, 15)
+        .start_lines_before(site.at, 15)
         .max(context.prev_end)
-        .min(back_from);
-    match find_scopes(text, before_from, start) {
+        .min(site.back_from);
+    match find_scopes(text, before_from, site.at) {
         Some((at, value)) if value != ScopesValue::Unreadable => Some(Request {
             start: reported,
-            end: extent_end,
+            end: site.extent_end,
             scopes: value,
             scopes_at: Some(at),
         }),
         _ => None,
     }
+}
+
+/// Where a request's text sits: the URL (or the argument naming it), the statement before it
+/// (back to a `;` or three lines), and its arguments.
+struct CallSite {
+    at: usize,
+    back_from: usize,
+    body_from: usize,
+    extent_end: usize,
+}
+
+/// Start of the text before `at` that belongs to the same statement: up to three lines back,
+/// after the last `;`, never before `floor`.
+fn statement_back_from(text: &str, index: &LineIndex, at: usize, floor: usize) -> usize {
+    let mut back_from = index
+        .start_lines_before(at, 3)
+        .max(floor)
+        .max(floor_boundary(text, at.saturating_sub(1024)))
+        .min(at);
+    if let Some(semicolon) = text[back_from..at].rfind(';') {
+        back_from += semicolon + 1;
+    }
+    back_from
+}
+
+/// When the URL is assigned to a variable (`url = …`, `const url = …`, `url := …`), the call
+/// within the next few lines that passes that variable as an argument.
+fn assigned_url_call(
+    text: &str,
+    index: &LineIndex,
+    start: usize,
+    site: &CallSite,
+    next_start: usize,
+) -> Option<CallSite> {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let assignment = regex(
+        &CELL,
+        r"(?:^|[\s;{(])(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)\s*(?::=|=)[^=;]*$",
+    );
+    let line_start = index.line_start(index.line_of(start));
+    let name = assignment
+        .captures(&text[line_start..start])?
+        .name("name")?
+        .as_str();
+    let search_to = index
+        .end_lines_after(site.extent_end, 10)
+        .min(next_start)
+        .max(site.extent_end);
+    let window = &text[site.extent_end..search_to];
+    let mut from = 0;
+    while let Some(found) = window[from..].find(name) {
+        let at = site.extent_end + from + found;
+        from += found + name.len();
+        let before = text[..at].trim_end();
+        let after = text[at + name.len()..].chars().next();
+        let is_argument = before.ends_with(['(', ','])
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        if !is_argument {
+            continue;
+        }
+        let body_from = at + name.len();
+        let limit = next_start.min(ceil_boundary(text, body_from + MAX_REQUEST_BYTES));
+        let extent_end = expression_end(text, body_from, limit).max(body_from);
+        return Some(CallSite {
+            at,
+            back_from: statement_back_from(text, index, at, site.extent_end),
+            body_from,
+            extent_end,
+        });
+    }
+    None
 }
 
 fn is_token_end(c: char) -> bool {
@@ -1068,6 +1155,22 @@ mod tests {
         assert!(lint("a.ts", &narrow).is_empty());
         let get = "const r = await fetch(`${BASE}/v2/%api-keys%`);\nconst x = { name: 'ci' };\n";
         assert!(lint("a.ts", get).is_empty());
+    }
+
+    #[test]
+    fn url_in_a_variable_is_followed_to_the_call() {
+        let js = "const url = `${BASE}/v2/%api-keys%`;\nconst res = await fetch(url, {\n  method: 'POST',\n  body: JSON.stringify({ name: 'ci', scopes: ['members:write'] }),\n});\n";
+        assert_eq!(lint("a.js", js), vec![(WRITE_SCOPES.to_owned(), 2)]);
+        let get = "const url = `${BASE}/v2/%api-keys%`;\nconst res = await fetch(url);\nconst x = { name: 'ci', scopes: null };\n";
+        assert!(lint("a.js", get).is_empty());
+        let python =
+            "url = f\"{BASE}/v2/%api-keys%\"\n\nr = requests.post(url, json={\"name\": \"x\"})\n";
+        assert_eq!(
+            lint("a.py", python),
+            vec![(ADMIN_KEY_CREATED.to_owned(), 3)]
+        );
+        let other_call = "url = f\"{BASE}/v2/%api-keys%\"\nr = requests.post(other_url, json={\"name\": \"x\"})\n";
+        assert!(lint("a.py", other_call).is_empty());
     }
 
     #[test]

@@ -110,7 +110,8 @@ pub fn expression_end(text: &str, from: usize, limit: usize) -> usize {
     let limit = limit.min(bytes.len());
     let mut depth: i32 = 0;
     let mut i = from;
-    let mut last_significant = b',';
+    // Callers start just after a value (a URL literal), so a line break right away ends it.
+    let mut last_significant = b'"';
     while i < limit {
         let c = bytes[i];
         match c {
