@@ -196,6 +196,12 @@ fn repo_verdicts(
         .ok()
         .and_then(|abs| abs.strip_prefix(&workdir).ok().map(Path::to_path_buf))
     else {
+        stats.warn(format!(
+            "{}: resolves outside its repository's work tree ({}); env files below it were not \
+             checked against git",
+            display_path(root, relative_root),
+            workdir.display()
+        ));
         return;
     };
     let mut rules = PlainIgnores::for_repository(repo, &workdir);
