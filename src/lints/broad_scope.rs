@@ -1090,7 +1090,7 @@ mod tests {
 
     /// Fixtures spell `%api-keys%` so this file holds no request itself (the repo scans clean).
     fn fixture(text: &str) -> String {
-        ["api-keys", "apiKeys", "api_keys"]
+        ["api-keys", "apiKeys", "api_keys", "APIKeys"]
             .iter()
             .fold(text.to_owned(), |t, name| {
                 t.replace(&format!("%{name}%"), name)
@@ -1171,6 +1171,29 @@ mod tests {
         );
         let other_call = "url = f\"{BASE}/v2/%api-keys%\"\nr = requests.post(other_url, json={\"name\": \"x\"})\n";
         assert!(lint("a.py", other_call).is_empty());
+    }
+
+    #[test]
+    fn go_sdk_and_mapping_style_specs() {
+        let go = "key, err := client.%APIKeys%.Create(ctx, tusky.CreateAPIKeyParams{\n\tName:   \"ci\",\n\tScopes: []string{\"*\"},\n})\n";
+        assert_eq!(lint("k.go", go), vec![(UNKNOWN_SCOPE.to_owned(), 1)]);
+        let go_narrow = go.replace("\\\"*\\\"", "\\\"files:read\\\"");
+        let go_narrow = go_narrow.replace("\"*\"", "\"files:read\"");
+        assert!(lint("k.go", &go_narrow).is_empty());
+
+        let yaml = "%api_keys%:\n  ci:\n    scopes: [members:write]\n  reader:\n    scopes: [files:read]\n  root:\n    expires_at: 2027-01-01\n";
+        assert_eq!(
+            lint("keys.yml", yaml),
+            vec![
+                (WRITE_SCOPES.to_owned(), 2),
+                (ADMIN_KEY_CREATED.to_owned(), 6)
+            ]
+        );
+        let json = "{\"%api_keys%\": {\"ci\": {\"scopes\": [\"volumes:write\"]}, \"r\": {\"scopes\": [\"files:read\"]}}}";
+        assert_eq!(lint("keys.json", json), vec![(WRITE_SCOPES.to_owned(), 1)]);
+        // A scalar or a list of names is no key definition.
+        assert!(lint("c.yml", "%api_keys%: 3\n").is_empty());
+        assert!(lint("c.json", "{\"%apiKeys%\": [\"ci\", \"ops\"]}").is_empty());
     }
 
     #[test]

@@ -434,6 +434,95 @@ fn env_findings_are_suppressed_by_ignore_file_baseline_and_config() {
     assert_eq!(code, 0, "{out}");
 }
 
+#[test]
+fn scanning_a_subdirectory_or_one_file_judges_with_the_whole_repository() {
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    write(&dir, ".gitignore", "*.local\n");
+    write(&dir, "app/.env.local", "A=1\n");
+    write(&dir, "app/.env", "A=1\n");
+    write(&dir, "app/prod.env", "A=1\n");
+    git(dir.path(), &["add", "app/prod.env"]);
+
+    let report = scan_json(&dir.path().join("app"));
+    // Paths are relative to the scanned directory; git commands name the repository path.
+    assert_eq!(
+        paths_of(&report, "env-file-not-ignored"),
+        [".env".to_owned()].into()
+    );
+    assert_eq!(
+        paths_of(&report, "env-file-committed"),
+        ["prod.env".to_owned()].into()
+    );
+    let committed = finding(&report, "env-file-committed");
+    assert!(
+        committed["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("git rm --cached app/prod.env")
+    );
+
+    let output = tuskguard()
+        .env("HOME", dir.path())
+        .args(["scan", "--format", "json"])
+        .arg(dir.path().join("app/.env.local"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "an ignored env file is fine");
+    let output = tuskguard()
+        .env("HOME", dir.path())
+        .args(["scan", "--format", "json"])
+        .arg(dir.path().join("app/.env"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        json_of(&output)["findings"][0]["rule_id"],
+        "env-file-not-ignored"
+    );
+}
+
+#[test]
+fn a_repository_inside_a_plain_directory_answers_for_its_own_files() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, "loose/.env", "A=1\n");
+    write(&dir, "project/.env", "A=1\n");
+    write(&dir, "project/.env.local", "A=1\n");
+    init_repo(&dir.path().join("project"));
+    write(&dir, "project/.git/info/exclude", ".env.local\n");
+    git(&dir.path().join("project"), &["add", ".env"]);
+    let report = scan_json(dir.path());
+    assert_eq!(
+        paths_of(&report, "env-file-not-ignored"),
+        ["loose/.env".to_owned()].into()
+    );
+    assert_eq!(
+        paths_of(&report, "env-file-committed"),
+        ["project/.env".to_owned()].into()
+    );
+}
+
+#[test]
+fn a_tracked_file_that_is_also_ignored_says_so() {
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    write(&dir, ".env", "A=1\n");
+    commit_all(dir.path(), "env");
+    let report = scan_json(dir.path());
+    let fix = finding(&report, "env-file-committed")["remediation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!fix.contains("already matches"), "{fix}");
+    write(&dir, ".gitignore", ".env\n");
+    let report = scan_json(dir.path());
+    let fix = finding(&report, "env-file-committed")["remediation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(fix.contains("already matches"), "{fix}");
+}
+
 // ---- broad-scope -------------------------------------------------------------------------
 
 /// Scans a directory holding one file and returns `(rule_id, line)` of its findings.
