@@ -491,11 +491,11 @@ fn to_occurrence(
     if !context.scanner.lint_enabled(rule_id) {
         return None;
     }
-    if holds_secret(path, &shown, context.scanner) {
-        remediation = format!(
-            "this file also holds a Tusky key (its own finding): revoke and rotate that key \
-             first; then: {remediation}"
-        );
+    if let Some(line) = first_secret_line(path, &shown, context.scanner) {
+        remediation.push_str(&format!(
+            ". It also holds a Tusky key (the finding at {shown}:{line}): revoke and rotate that \
+             key first, since untracking or ignoring the file does not un-leak it"
+        ));
     }
     let rule = lint_rule(rule_id);
     Some(Occurrence {
@@ -518,19 +518,20 @@ fn to_occurrence(
     })
 }
 
-fn holds_secret(path: &Path, shown: &str, scanner: &Scanner) -> bool {
+/// The line of the first key the scanner finds in the env file, if any.
+fn first_secret_line(path: &Path, shown: &str, scanner: &Scanner) -> Option<usize> {
     let small = fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_ENV_READ);
     if !small {
-        return false;
+        return None;
     }
-    let Ok(bytes) = fs::read(path) else {
-        return false;
-    };
+    let bytes = fs::read(path).ok()?;
     scanner
         .scan_blob(shown, &bytes)
         .occurrences
         .iter()
-        .any(|o| o.kind == FindingKind::Secret)
+        .filter(|o| o.kind == FindingKind::Secret)
+        .map(|o| o.location.line)
+        .min()
 }
 
 /// Quotes a path for a copy-pasted shell command when it needs it.

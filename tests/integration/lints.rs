@@ -367,7 +367,7 @@ fn env_file_holding_a_key_gets_both_findings_that_read_together() {
         env["remediation"]
             .as_str()
             .unwrap()
-            .contains("also holds a Tusky key")
+            .contains("also holds a Tusky key (the finding at .env:2)")
     );
     let (code, text) = scan_text(dir.path());
     assert_eq!(code, 1);
