@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Repository;
 
-use super::env_files::{EnvFilePolicy, is_env_file_path};
+use super::env_files::EnvFilePolicy;
 use super::gitignore_plain::{ExtraLine, PlainIgnores};
 use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, lint_rule};
 use crate::findings::{
@@ -222,8 +222,18 @@ fn repo_verdicts(
                 if entry.mode == GITLINK_MODE {
                     continue;
                 }
+                let name_start = entry
+                    .path
+                    .iter()
+                    .rposition(|b| *b == b'/')
+                    .map_or(0, |i| i + 1);
+                let is_env = std::str::from_utf8(&entry.path[name_start..])
+                    .is_ok_and(|name| EnvFilePolicy::builtin().is_env_file_name(name));
+                if !is_env {
+                    continue;
+                }
                 let path = String::from_utf8_lossy(&entry.path).into_owned();
-                if is_env_file_path(&path) && under_root(&path).is_some() {
+                if under_root(&path).is_some() {
                     tracked.insert(path);
                 }
             }
@@ -260,31 +270,35 @@ fn repo_verdicts(
             let Ok(file_type) = entry.file_type() else {
                 continue;
             };
-            let path = entry.path();
-            let child_relative = relative.join(&name);
-            let child_slash = slash_path(&child_relative);
-            if file_type.is_dir() {
-                if depth >= MAX_DEPTH {
-                    continue;
-                }
-                if path.join(".git").exists() {
-                    // A nested repository or submodule answers for its own files.
-                    if let Ok(nested) = Repository::open(&path)
-                        && nested.workdir().is_some()
-                    {
-                        repo_verdicts(&nested, &path, stats, relative_root, out);
+            if !file_type.is_dir() {
+                // Most files are not env files: decide on the name before building any path.
+                let is_env = name
+                    .to_str()
+                    .is_some_and(|n| EnvFilePolicy::builtin().is_env_file_name(n));
+                if is_env {
+                    let child_slash = slash_path(&relative.join(&name));
+                    if !tracked.contains(&child_slash) {
+                        out.push((entry.path(), repo_verdict(&mut rules, &child_slash, false)));
                     }
-                    continue;
                 }
-                if rules.is_ignored(&child_relative, true) {
-                    continue;
+                continue;
+            }
+            if depth >= MAX_DEPTH {
+                continue;
+            }
+            let path = entry.path();
+            if path.join(".git").exists() {
+                // A nested repository or submodule answers for its own files.
+                if let Ok(nested) = Repository::open(&path)
+                    && nested.workdir().is_some()
+                {
+                    repo_verdicts(&nested, &path, stats, relative_root, out);
                 }
+                continue;
+            }
+            let child_relative = relative.join(&name);
+            if !rules.is_ignored(&child_relative, true) {
                 stack.push((path, child_relative, depth + 1));
-            } else if let Some(name) = name.to_str()
-                && EnvFilePolicy::builtin().is_env_file_name(name)
-                && !tracked.contains(&child_slash)
-            {
-                out.push((path, repo_verdict(&mut rules, &child_slash, false)));
             }
         }
     }
@@ -368,29 +382,32 @@ fn plain_verdicts(
             let Ok(file_type) = entry.file_type() else {
                 continue;
             };
+            if !file_type.is_dir() {
+                let is_env = name
+                    .to_str()
+                    .is_some_and(|n| EnvFilePolicy::builtin().is_env_file_name(n));
+                if is_env {
+                    let child_relative = relative.join(&name);
+                    let verdict = plain_verdict(&mut ignores, &child_relative, root, relative_root);
+                    out.push((entry.path(), verdict));
+                }
+                continue;
+            }
+            if depth >= MAX_DEPTH {
+                continue;
+            }
             let path = entry.path();
+            if path.join(".git").exists() {
+                if let Ok(nested) = Repository::open(&path)
+                    && nested.workdir().is_some()
+                {
+                    repo_verdicts(&nested, &path, stats, relative_root, out);
+                }
+                continue;
+            }
             let child_relative = relative.join(&name);
-            if file_type.is_dir() {
-                if depth >= MAX_DEPTH {
-                    continue;
-                }
-                if path.join(".git").exists() {
-                    if let Ok(nested) = Repository::open(&path)
-                        && nested.workdir().is_some()
-                    {
-                        repo_verdicts(&nested, &path, stats, relative_root, out);
-                    }
-                    continue;
-                }
-                if ignores.is_ignored(&child_relative, true) {
-                    continue;
-                }
+            if !ignores.is_ignored(&child_relative, true) {
                 stack.push((path, child_relative, depth + 1));
-            } else if let Some(name) = name.to_str()
-                && EnvFilePolicy::builtin().is_env_file_name(name)
-            {
-                let verdict = plain_verdict(&mut ignores, &child_relative, root, relative_root);
-                out.push((path, verdict));
             }
         }
     }
