@@ -22,6 +22,7 @@ use super::text::{
 use super::{ADMIN_KEY_CREATED, BROAD_SCOPES, UNKNOWN_SCOPE, WRITE_SCOPES, lint_rule};
 use crate::findings::suppression::inline_allowed;
 use crate::findings::{Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence};
+use crate::reports::text::escape_control;
 
 /// Anchors: URL paths and collection names (`api-keys`…) and SDK creation functions.
 const COLLECTION_ANCHORS: &[&str] = &["api-keys", "api_keys", "apiKeys", "ApiKeys", "APIKeys"];
@@ -958,12 +959,15 @@ fn judge(request: &Request, text: &str, index: &LineIndex, policy: &ScopePolicy)
                 let explained: Vec<String> = assessment
                     .unknown
                     .iter()
-                    .map(|name| match policy.did_you_mean(name) {
-                        Some(known) => format!("`{name}` (did you mean `{known}`?)"),
-                        None if name.contains('*') => {
-                            format!("`{name}` (Tusky has no wildcard scopes: list each one)")
+                    .map(|name| {
+                        let shown = escape_control(name);
+                        match policy.did_you_mean(name) {
+                            Some(known) => format!("`{shown}` (did you mean `{known}`?)"),
+                            None if name.contains('*') => {
+                                format!("`{shown}` (Tusky has no wildcard scopes: list each one)")
+                            }
+                            None => format!("`{shown}`"),
                         }
-                        None => format!("`{name}`"),
                     })
                     .collect();
                 verdicts.push(Verdict {
@@ -974,7 +978,7 @@ fn judge(request: &Request, text: &str, index: &LineIndex, policy: &ScopePolicy)
                         assessment
                             .unknown
                             .iter()
-                            .map(|s| format!("`{s}`"))
+                            .map(|s| format!("`{}`", escape_control(s)))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),

@@ -20,6 +20,7 @@ use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, lint_rule};
 use crate::findings::{
     Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity,
 };
+use crate::reports::text::escape_control;
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
 use crate::sources::tree::display_path;
@@ -500,7 +501,9 @@ fn to_occurrence(
             (
                 ENV_FILE_NOT_IGNORED,
                 format!(
-                    "one `git add .` away from a leak; add `{pattern}` to {gitignore}{confirm}"
+                    "one `git add .` away from a leak; add `{}` to {}{confirm}",
+                    escape_control(pattern),
+                    escape_control(gitignore)
                 ),
             )
         }
@@ -552,12 +555,27 @@ fn first_secret_line(path: &Path, shown: &str, scanner: &Scanner) -> Option<usiz
 }
 
 /// Quotes a path for a copy-pasted shell command when it needs it.
+/// Control characters (a newline in a file name) use bash/zsh `$'…'` quoting, so the command stays
+/// on one line and names the right file.
 fn shell_quote(path: &str) -> String {
     if path
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._-/+@%:,".contains(c))
     {
         path.to_owned()
+    } else if path.chars().any(char::is_control) {
+        let escaped: String = path
+            .chars()
+            .map(|c| match c {
+                '\\' => "\\\\".to_owned(),
+                '\'' => "\\'".to_owned(),
+                '\n' => "\\n".to_owned(),
+                '\t' => "\\t".to_owned(),
+                c if c.is_control() => format!("\\x{:02x}", c as u32),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("$'{escaped}'")
     } else {
         format!("'{}'", path.replace('\'', "'\\''"))
     }
@@ -580,5 +598,6 @@ mod tests {
     fn shell_quoting() {
         assert_eq!(shell_quote("app/.env"), "app/.env");
         assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
+        assert_eq!(shell_quote("a\nb'.env"), "$'a\\nb\\'.env'");
     }
 }

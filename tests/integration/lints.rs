@@ -523,6 +523,33 @@ fn a_tracked_file_that_is_also_ignored_says_so() {
     assert!(fix.contains("already matches"), "{fix}");
 }
 
+#[test]
+fn hostile_env_file_names_are_quoted_and_escaped() {
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    write(&dir, "odd dir/it's.env", "A=1\n");
+    write(&dir, "new\nline.env", "A=1\n");
+    git(dir.path(), &["add", "odd dir/it's.env"]);
+    let report = scan_json(dir.path());
+    let committed = finding(&report, "env-file-committed");
+    let fix = committed["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains(r#"git rm --cached 'odd dir/it'\''s.env'"#),
+        "{fix}"
+    );
+    assert_eq!(
+        paths_of(&report, "env-file-not-ignored"),
+        ["new\nline.env".to_owned()].into()
+    );
+    let (_, text) = scan_text(dir.path());
+    assert!(text.contains("new\\nline.env:1:1"), "{text}");
+    // The fix line stays one line: the name is quoted for bash, not broken.
+    assert!(
+        text.contains("git check-ignore -v $'new\\nline.env'"),
+        "{text}"
+    );
+}
+
 // ---- broad-scope -------------------------------------------------------------------------
 
 /// Scans a directory holding one file and returns `(rule_id, line)` of its findings.
