@@ -42,7 +42,8 @@ impl PlainIgnores {
     /// `$XDG_CONFIG_HOME/git/ignore` or `~/.config/git/ignore` when unset).
     pub fn for_repository(repo: &git2::Repository, workdir: &Path) -> Self {
         let mut rules = Self::new(workdir);
-        let mut files = vec![repo.path().join("info").join("exclude")];
+        // Linked worktrees share the main repository's info/exclude, as git does.
+        let mut files = vec![repo.commondir().join("info").join("exclude")];
         let configured = repo
             .config()
             .ok()

@@ -550,6 +550,31 @@ fn hostile_env_file_names_are_quoted_and_escaped() {
     );
 }
 
+#[test]
+fn linked_worktrees_use_the_shared_exclude_file_and_their_own_index() {
+    let dir = TempDir::new().unwrap();
+    let main = dir.path().join("main");
+    std::fs::create_dir(&main).unwrap();
+    init_repo(&main);
+    std::fs::write(main.join("prod.env"), "A=1\n").unwrap();
+    commit_all(&main, "oops");
+    std::fs::create_dir_all(main.join(".git/info")).unwrap();
+    std::fs::write(main.join(".git/info/exclude"), "local.env\n").unwrap();
+    git(&main, &["worktree", "add", "-q", "../linked"]);
+    let linked = dir.path().join("linked");
+    std::fs::write(linked.join("local.env"), "A=1\n").unwrap();
+    std::fs::write(linked.join("other.env"), "A=1\n").unwrap();
+    let report = scan_json(&linked);
+    assert_eq!(
+        paths_of(&report, "env-file-committed"),
+        ["prod.env".to_owned()].into()
+    );
+    assert_eq!(
+        paths_of(&report, "env-file-not-ignored"),
+        ["other.env".to_owned()].into()
+    );
+}
+
 // ---- broad-scope -------------------------------------------------------------------------
 
 /// Scans a directory holding one file and returns `(rule_id, line)` of its findings.
