@@ -314,7 +314,7 @@ fn url_request(
         if method != Some(Method::Post) {
             return None;
         }
-        return request_from_body(text, key_at, open, close, None);
+        return request_from_body(text, key_at, open, close, false);
     }
 
     let (shell_start, back_from) = match curl_start(text, index, start) {
@@ -376,7 +376,7 @@ fn url_request(
             }
         },
     };
-    if let Some(request) = request_from_body(text, reported, site.body_from, site.extent_end, None)
+    if let Some(request) = request_from_body(text, reported, site.body_from, site.extent_end, false)
     {
         return Some(request);
     }
@@ -472,13 +472,14 @@ fn is_token_end(c: char) -> bool {
 }
 
 /// Reads the scopes in `text[from..to]`: written scopes, or `Omitted` when a body is visible
-/// without them. `None` when the text does not show what the key gets.
+/// without them (`known_to_be_a_body`: an empty SDK call, a spec's mapping entry; otherwise a
+/// `name`/`expiresAt` field shows it). `None` when the text does not show what the key gets.
 fn request_from_body(
     text: &str,
     start: usize,
     from: usize,
     to: usize,
-    omitted_without_evidence: Option<bool>,
+    known_to_be_a_body: bool,
 ) -> Option<Request> {
     match find_scopes(text, from, to) {
         Some((_, ScopesValue::Unreadable)) => None,
@@ -490,8 +491,7 @@ fn request_from_body(
         }),
         None => {
             let body = &text[from..to];
-            let visible =
-                omitted_without_evidence.unwrap_or(false) || body_evidence().is_match(body);
+            let visible = known_to_be_a_body || body_evidence().is_match(body);
             visible.then_some(Request {
                 start,
                 end: to,
@@ -622,7 +622,7 @@ fn sdk_request(text: &str, start: usize, end: usize, call: &Regex) -> Option<Req
     }
     let args = text.get(open + 1..close).unwrap_or("");
     let no_args = args.trim().is_empty();
-    request_from_body(text, line_start, open + 1, close, Some(no_args))
+    request_from_body(text, line_start, open + 1, close, no_args)
 }
 
 /// Key definitions in a provisioning spec: `api_keys:` followed by a YAML block, or a JSON/flow
@@ -664,7 +664,7 @@ fn spec_requests(text: &str, index: &LineIndex, start: usize, end: usize) -> Vec
             } else {
                 from
             };
-            request_from_body(text, reported, from, to, Some(is_mapping_entry))
+            request_from_body(text, reported, from, to, is_mapping_entry)
         })
         .collect()
 }
