@@ -64,7 +64,7 @@ fn back_method_markers() -> &'static Regex {
     static CELL: OnceLock<Regex> = OnceLock::new();
     regex(
         &CELL,
-        r#"(?P<post>\bPOST\b|\.post\s*\(|\bhttp\.Post(?:Form)?\s*\(|\bMethodPost\b|(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`]post\b))|(?P<other>\b(?:GET|DELETE|PUT|PATCH|HEAD)\b|\.(?:get|delete|put|patch|head)\s*\(|\bhttp\.(?:Get|Head)\s*\(|\bMethod(?:Get|Delete|Put|Patch|Head)\b|(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`](?:get|delete|put|patch|head)\b))"#,
+        r#"(?P<post>\bPOST\b|(?:\.|->)post\s*\(|\bPost(?:Async|AsJsonAsync)\s*\(|::Post\b|\bhttp\.Post(?:Form)?\s*\(|\bMethodPost\b|(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`]post\b))|(?P<other>\b(?:GET|DELETE|PUT|PATCH|HEAD)\b|(?:\.|->)(?:get|delete|put|patch|head)\s*\(|\b(?:Get|Delete|Put|Patch)(?:Async|FromJsonAsync)\s*\(|::(?:Get|Delete|Put|Patch)\b|\bhttp\.(?:Get|Head)\s*\(|\bMethod(?:Get|Delete|Put|Patch|Head)\b|(?i:\bmethod["'\\]*\s*[:=]\s*\\?["'`](?:get|delete|put|patch|head)\b))"#,
     )
 }
 
@@ -81,7 +81,7 @@ fn openers() -> &'static Regex {
     static CELL: OnceLock<Regex> = OnceLock::new();
     regex(
         &CELL,
-        r#"\bfetch\s*\(|\baxios\b|\brequests\.|\bhttpx\.|\bsession\.|\bNewRequest(?:WithContext)?\s*\(|\bhttp\.Post|\.post\s*\(|\bPOST\b|\bclient\.|\$http\b|\bgot\b|\bky\b"#,
+        r#"\bfetch\s*\(|\baxios\b|\brequests\.|\bhttpx\.|\bsession\.|\bNewRequest(?:WithContext)?\s*\(|\bhttp\.Post|(?:\.|->)post\s*\(|\bPost(?:Async|AsJsonAsync)\s*\(|\bPOST\b|\bclient\.|\$http\b|\bgot\b|\bky\b"#,
     )
 }
 
@@ -1198,6 +1198,26 @@ mod tests {
         // A scalar or a list of names is no key definition.
         assert!(lint("c.yml", "%api_keys%: 3\n").is_empty());
         assert!(lint("c.json", "{\"%apiKeys%\": [\"ci\", \"ops\"]}").is_empty());
+    }
+
+    #[test]
+    fn other_languages_http_clients() {
+        let php = "$res = $client->post('/v2/%api-keys%', ['json' => ['name' => 'ci', 'scopes' => ['members:write']]]);\n";
+        assert_eq!(lint("k.php", php), vec![(WRITE_SCOPES.to_owned(), 1)]);
+        assert!(lint("k.php", &php.replace("->post(", "->get(")).is_empty());
+        let csharp =
+            "var res = await http.PostAsJsonAsync(\"/v2/%api-keys%\", new { name = \"ci\" });\n";
+        assert_eq!(
+            lint("K.cs", csharp),
+            vec![(ADMIN_KEY_CREATED.to_owned(), 1)]
+        );
+        assert!(
+            lint(
+                "K.cs",
+                &csharp.replace("PostAsJsonAsync", "GetFromJsonAsync")
+            )
+            .is_empty()
+        );
     }
 
     #[test]
