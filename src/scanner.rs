@@ -11,6 +11,7 @@ use crate::config::ConfigFile;
 use crate::engine::Engine;
 use crate::engine::rules::load_rules;
 use crate::findings::{FindingKind, Fingerprint, Location, Occurrence, SecretValue};
+use crate::lints::{broad_scope, is_lint_rule};
 
 /// The result of scanning one file or blob.
 #[derive(Debug, Default)]
@@ -26,12 +27,19 @@ pub struct Scanner {
     engine: Engine,
     allowed_secrets: Vec<Regex>,
     allowed_paths: Gitignore,
+    /// Lint rule ids switched off by `disabled_rules` (the engine never sees them).
+    disabled_lints: Vec<String>,
 }
 
 impl Scanner {
     /// Builds the scanner from the built-in rules and a config whose paths are relative to `root`.
     pub fn new(config: &ConfigFile, root: &Path) -> Result<Self> {
-        let rules = load_rules(&config.rules, &config.disabled_rules)?;
+        let (disabled_lints, disabled_rules): (Vec<String>, Vec<String>) = config
+            .disabled_rules
+            .iter()
+            .cloned()
+            .partition(|id| is_lint_rule(id));
+        let rules = load_rules(&config.rules, &disabled_rules)?;
         let engine = Engine::new(rules)?;
         let allowed_secrets = config
             .allowlist
@@ -52,6 +60,7 @@ impl Scanner {
             engine,
             allowed_secrets,
             allowed_paths,
+            disabled_lints,
         })
     }
 
@@ -62,6 +71,11 @@ impl Scanner {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// False when the config's `disabled_rules` names this lint rule.
+    pub fn lint_enabled(&self, rule_id: &str) -> bool {
+        !self.disabled_lints.iter().any(|id| id == rule_id)
     }
 
     /// True when the config allow-lists this path (relative to the scan root).
@@ -109,6 +123,11 @@ impl Scanner {
                 },
             });
         }
+        // Content lints share this one entry point so tree, staged and history all get them; the
+        // literal prefilter inside keeps the common file (no key-creation request) free.
+        let lints = broad_scope::check(path, bytes, &|id| self.lint_enabled(id));
+        result.inline_suppressed += lints.inline_suppressed;
+        result.occurrences.extend(lints.occurrences);
         result
     }
 }

@@ -12,6 +12,7 @@ use crate::config::{ConfigFile, ScanSettings};
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{REPORT_VERSION, Report, Summary, ToolInfo};
+use crate::lints::env_ignore::{self, EnvLintContext};
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
 use crate::sources::progress::Progress;
@@ -105,13 +106,32 @@ pub fn scan_paths(
     let started = Instant::now();
     let prepared = prepare(options, &roots[0])?;
     let stats = ScanStats::default();
-    let collector = scan_tree(
-        roots,
-        &prepared.settings,
-        &prepared.scanner,
-        &stats,
-        progress,
-    );
+    let env_context = EnvLintContext {
+        scanner: &prepared.scanner,
+        stats: &stats,
+        scan_root: &roots[0],
+        relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
+    };
+    // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
+    // must see those to tell ignored from committed); it runs beside the walk, not after it.
+    let (mut collector, env_findings) = std::thread::scope(|scope| {
+        let env = scope.spawn(|| env_ignore::check_roots(roots, &env_context));
+        let collector = scan_tree(
+            roots,
+            &prepared.settings,
+            &prepared.scanner,
+            &stats,
+            progress,
+        );
+        let env_findings = env.join().unwrap_or_else(|_| {
+            stats.warn(
+                "the env-file lint stopped on an internal error; env files were not checked".into(),
+            );
+            Vec::new()
+        });
+        (collector, env_findings)
+    });
+    collector.extend(env_findings);
     Ok(build_report(
         "scan",
         &roots[0],

@@ -1,3 +1,115 @@
-//! Lints: env files git would commit, and over-broad key scopes.
+//! Lints: env files git would commit, and API keys created with over-broad scopes.
+//!
+//! Lint findings flow through the same collector, suppression and reports as secrets; they are
+//! fingerprinted on (rule id, path, normalised offending text).
 
+pub mod broad_scope;
 pub mod env_files;
+pub mod env_ignore;
+mod gitignore_plain;
+pub mod scopes;
+mod text;
+
+use crate::findings::{FindingKind, Severity};
+
+/// A lint rule as `tuskguard rules list` shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct LintRule {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub kind: FindingKind,
+    pub severity: Severity,
+    pub description: &'static str,
+}
+
+pub const ENV_FILE_COMMITTED: &str = "env-file-committed";
+pub const ENV_FILE_NOT_IGNORED: &str = "env-file-not-ignored";
+pub const ADMIN_KEY_CREATED: &str = "tusky-admin-key-created";
+pub const BROAD_SCOPES: &str = "tusky-broad-scopes";
+pub const WRITE_SCOPES: &str = "tusky-write-scopes";
+pub const UNKNOWN_SCOPE: &str = "tusky-unknown-scope";
+
+/// Every lint rule. Ids are stable: fingerprints, baselines and `disabled_rules` use them.
+pub const LINT_RULES: &[LintRule] = &[
+    LintRule {
+        id: ENV_FILE_COMMITTED,
+        title: "Env file committed to git",
+        kind: FindingKind::EnvNotIgnored,
+        severity: Severity::High,
+        description: "An env file (.env, .env.*, *.env; templates like .env.example excepted) is \
+                      tracked in the git index. Ignoring it now does not untrack it.",
+    },
+    LintRule {
+        id: ENV_FILE_NOT_IGNORED,
+        title: "Env file not ignored by git",
+        kind: FindingKind::EnvNotIgnored,
+        severity: Severity::Medium,
+        description: "An untracked env file that git's ignore rules (.gitignore files, \
+                      .git/info/exclude, core.excludesFile) do not ignore: one `git add .` away \
+                      from a commit.",
+    },
+    LintRule {
+        id: ADMIN_KEY_CREATED,
+        title: "Tusky admin key created (scopes omitted or null)",
+        kind: FindingKind::BroadScope,
+        severity: Severity::High,
+        description: "A key-creation request (POST /v2/api-keys, SDK call or provisioning spec) \
+                      without `scopes`, or with `scopes: null`, creates an admin key equivalent \
+                      to the account owner.",
+    },
+    LintRule {
+        id: BROAD_SCOPES,
+        title: "Tusky key created with every scope or every write scope",
+        kind: FindingKind::BroadScope,
+        severity: Severity::High,
+        description: "A key-creation request asks for every scope, or every write scope, of \
+                      either naming generation (environments:* or volumes:*), with or without \
+                      publisher:*.",
+    },
+    LintRule {
+        id: WRITE_SCOPES,
+        title: "Tusky key created with write access to members, volumes or aggregators",
+        kind: FindingKind::BroadScope,
+        severity: Severity::Medium,
+        description: "A key-creation request grants write scopes on members, environments/volumes \
+                      or aggregators, which few keys need.",
+    },
+    LintRule {
+        id: UNKNOWN_SCOPE,
+        title: "Unknown Tusky scope in a key-creation request",
+        kind: FindingKind::BroadScope,
+        severity: Severity::High,
+        description: "A scope name that neither generation of the Tusky API defines: a typo \
+                      (file:write) or a wildcard (*, files:*). The request fails or the key does \
+                      not get the access the code expects.",
+    },
+];
+
+/// The descriptor of a lint rule id (every id this module emits has one).
+pub fn lint_rule(id: &str) -> Option<&'static LintRule> {
+    LINT_RULES.iter().find(|rule| rule.id == id)
+}
+
+/// True when `id` names a lint rule (so `disabled_rules` may name it).
+pub fn is_lint_rule(id: &str) -> bool {
+    lint_rule(id).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lint_rule_ids_are_unique_and_well_formed() {
+        let mut ids: Vec<_> = LINT_RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), LINT_RULES.len());
+        for id in ids {
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{id}"
+            );
+        }
+    }
+}

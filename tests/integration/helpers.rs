@@ -102,3 +102,9 @@ pub fn json_of(output: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// Writes a `.gitignore` that ignores env files, for tests about secrets in env files that are not
+/// about the env-file lint (which reports every env file git would commit, plain directories too).
+pub fn ignore_env_files(dir: &Path) {
+    std::fs::write(dir.join(".gitignore"), ".env\n*.env\n").expect("write .gitignore");
+}

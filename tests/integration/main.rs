@@ -4,4 +4,5 @@
 mod api;
 mod fake_tusky;
 mod helpers;
+mod lints;
 mod scan;

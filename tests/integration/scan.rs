@@ -94,6 +94,7 @@ fn show_secrets_prints_the_full_key_only_when_asked() {
 #[test]
 fn json_report_has_the_documented_shape() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     let key = live_key(3);
     dir.child(".env")
         .write_str(&format!("TUSKY_API_KEY={key}\n"))
@@ -116,13 +117,15 @@ fn json_report_has_the_documented_shape() {
         (Some(1), Some(15))
     );
     assert_eq!(location["end_column"].as_u64(), Some(15 + key.len() as u64));
-    assert_eq!(report["summary"]["files_scanned"], 1);
+    // .env and the .gitignore that ignores it.
+    assert_eq!(report["summary"]["files_scanned"], 2);
     assert_eq!(report["summary"]["findings"], 1);
 }
 
 #[test]
 fn live_keys_rank_above_test_keys() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     dir.child("a.env")
         .write_str(&format!("TUSKY_API_KEY={}\n", test_key(4)))
         .unwrap();
@@ -152,6 +155,7 @@ fn realistic_body_lengths_are_detected() {
 #[test]
 fn legacy_uuid_keys_only_in_tusky_context() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     let (env_key, sdk_key, other) = (legacy_key(5), legacy_key(6), legacy_key(7));
     dir.child(".env")
         .write_str(&format!("TUSKY_API_KEY={env_key}\n"))
@@ -183,6 +187,7 @@ fn legacy_uuid_keys_only_in_tusky_context() {
 #[test]
 fn encoded_and_awkward_files_are_scanned() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     let standard = &base64::engine::general_purpose::STANDARD;
     let keys: Vec<String> = (10..18).map(live_key).collect();
     dir.child("k8s/secret.yaml")
@@ -305,6 +310,7 @@ fn placeholders_templates_and_references_are_not_findings() {
 #[test]
 fn one_key_in_many_files_is_one_finding_with_every_location() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     let key = live_key(20);
     for name in ["a.env", "b/c.yaml", "d/e/f.js"] {
         dir.child(name).write_str(&format!("key: {key}\n")).unwrap();
@@ -342,6 +348,7 @@ fn inline_allow_on_the_line_or_the_line_before() {
 #[test]
 fn tuskguardignore_fingerprints_silence_a_key_but_not_a_new_one() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     dir.child("a.env")
         .write_str(&format!("TUSKY_API_KEY={}\n", live_key(24)))
         .unwrap();
@@ -383,6 +390,7 @@ fn broken_ignore_file_is_a_clear_error() {
 #[test]
 fn baseline_reports_only_new_keys_and_survives_moved_lines() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     let old = live_key(26);
     dir.child("a.env")
         .write_str(&format!("TUSKY_API_KEY={old}\n"))
@@ -600,6 +608,7 @@ fn output_file_receives_the_report() {
 #[test]
 fn hostile_inputs_are_survived_counted_and_said() {
     let dir = TempDir::new().unwrap();
+    ignore_env_files(dir.path());
     let key = live_key(36);
     let mut garbage = Vec::new();
     let mut state = 99u64;
