@@ -1,5 +1,8 @@
 //! Where bytes come from: the working tree, the index (staged), and git history.
 
+mod git;
+pub mod history;
+pub mod staged;
 pub mod tree;
 
 use std::collections::BTreeMap;
