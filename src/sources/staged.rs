@@ -37,10 +37,12 @@ fn open_index(repo: &Repository) -> Result<Index> {
     match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
         Some(file) => {
             let mut path = PathBuf::from(&file);
-            if path.is_relative() && !path.exists() {
-                if let Some(workdir) = repo.workdir() {
-                    path = workdir.join(&file);
-                }
+            // git may name it relative to the top of the working tree.
+            if path.is_relative()
+                && !path.exists()
+                && let Some(workdir) = repo.workdir()
+            {
+                path = workdir.join(&file);
             }
             Index::open(&path).with_context(|| {
                 format!(

@@ -2,4 +2,6 @@
 //! so the repository scans itself clean.
 
 mod helpers;
+mod history;
 mod scan;
+mod staged;
