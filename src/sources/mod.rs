@@ -2,6 +2,7 @@
 
 mod git;
 pub mod history;
+mod index_file;
 pub mod progress;
 pub mod staged;
 pub mod tree;

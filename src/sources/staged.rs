@@ -1,6 +1,7 @@
 //! The staged source: what the next commit would contain, read from the index (never from the
 //! working files, which may differ from what is staged).
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -8,6 +9,7 @@ use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
 use super::git::is_lfs_pointer;
+use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{
     Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity, SkipReason,
@@ -31,28 +33,30 @@ struct StagedBlob {
     blob: Oid,
 }
 
-/// Opens the index git would commit: `GIT_INDEX_FILE` when git set it (`git commit -a`,
+/// The index git would commit: `GIT_INDEX_FILE` when git set it (`git commit -a`,
 /// `git commit <paths>`), otherwise the repository's own index.
-fn open_index(repo: &Repository) -> Result<Index> {
+fn index_path(repo: &Repository) -> PathBuf {
     match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
         Some(file) => {
-            let mut path = PathBuf::from(&file);
+            let path = PathBuf::from(&file);
             // git may name it relative to the top of the working tree.
-            if path.is_relative()
-                && !path.exists()
-                && let Some(workdir) = repo.workdir()
-            {
-                path = workdir.join(&file);
+            match repo.workdir() {
+                Some(workdir) if path.is_relative() && !path.exists() => workdir.join(path),
+                _ => path,
             }
-            Index::open(&path).with_context(|| {
-                format!(
-                    "cannot read the index named by GIT_INDEX_FILE ({})",
-                    path.display()
-                )
-            })
         }
-        None => repo.index().context("cannot read the git index"),
+        None => repo.path().join("index"),
     }
+}
+
+fn open_index(path: &Path) -> Result<Index> {
+    Index::open(path).with_context(|| {
+        format!(
+            "cannot read the git index {} (a split or sparse index is not supported: \
+             run `git update-index --no-split-index` or `git sparse-checkout disable`)",
+            path.display()
+        )
+    })
 }
 
 /// Turns a command-line path (relative to the current directory) into a path in the repository.
@@ -195,11 +199,53 @@ pub fn scan_staged(
     if repo.is_bare() {
         bail!("--staged needs a repository with a working tree (this one is bare)");
     }
-    let index = open_index(repo)?;
-    let entries = if paths.is_empty() {
-        changed_entries(repo, &index, stats)?
+    let path = index_path(repo);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        // No index yet: nothing has been staged.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("cannot read the git index {}", path.display()));
+        }
+    };
+    let parsed = if bytes.is_empty() {
+        Some(IndexFile::default())
     } else {
-        entries_for_paths(repo, &index, paths, stats)?
+        index_file::parse(&bytes)
+    };
+    let entries = match parsed {
+        Some(index) => {
+            for conflicted in &index.conflicted {
+                stats.warn(format!(
+                    "{conflicted}: unmerged (conflict); resolve it and stage the result to scan it"
+                ));
+            }
+            let entries = if paths.is_empty() {
+                let head = head_tree_id(repo)?;
+                let mut changed = Vec::new();
+                compare_dir(
+                    repo,
+                    "",
+                    head,
+                    &index.entries,
+                    &index.cache_tree,
+                    &mut changed,
+                )?;
+                changed
+            } else {
+                parsed_entries_for_paths(repo, &index, paths, stats)?
+            };
+            filter_modes(entries, stats)
+        }
+        None => {
+            let index = open_index(&path)?;
+            if paths.is_empty() {
+                changed_entries(repo, &index, stats)?
+            } else {
+                entries_for_paths(repo, &index, paths, stats)?
+            }
+        }
     };
     let mut occurrences: Vec<Occurrence> = entries
         .iter()
@@ -243,6 +289,148 @@ pub fn scan_staged(
         occurrences.extend(result?);
     }
     Ok(occurrences)
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn head_tree_id(repo: &Repository) -> Result<Option<Oid>> {
+    match repo.head() {
+        Ok(head) => Ok(Some(
+            head.peel_to_tree()
+                .context("HEAD does not point to a commit")?
+                .id(),
+        )),
+        Err(err)
+            if matches!(
+                err.code(),
+                git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(err).context("cannot read HEAD"),
+    }
+}
+
+/// Index entries under `dir` that differ from HEAD's tree `head`. A directory whose cache-tree id
+/// equals HEAD's is skipped whole, so one staged file costs a handful of tree reads.
+fn compare_dir(
+    repo: &Repository,
+    dir: &str,
+    head: Option<Oid>,
+    entries: &[IndexEntry],
+    cache_tree: &HashMap<String, Oid>,
+    changed: &mut Vec<(String, Oid, u32)>,
+) -> Result<()> {
+    if head.is_some() && cache_tree.get(dir) == head.as_ref() {
+        return Ok(());
+    }
+    let mut in_head: HashMap<Vec<u8>, (Oid, u32)> = HashMap::new();
+    if let Some(head) = head {
+        let tree = repo
+            .find_tree(head)
+            .with_context(|| format!("cannot read tree {head} of HEAD ({dir}/)"))?;
+        for entry in tree.iter() {
+            in_head.insert(
+                entry.name_bytes().to_vec(),
+                (entry.id(), entry.filemode() as u32),
+            );
+        }
+    }
+    let prefix_len = if dir.is_empty() { 0 } else { dir.len() + 1 };
+    let mut i = 0;
+    while i < entries.len() {
+        let entry = &entries[i];
+        let relative = entry.path.get(prefix_len..).unwrap_or_default();
+        match memchr::memchr(b'/', relative) {
+            None => {
+                let same = in_head
+                    .get(relative)
+                    .is_some_and(|(oid, mode)| *oid == entry.oid && *mode == entry.mode);
+                if !same {
+                    changed.push((lossy(&entry.path), entry.oid, entry.mode));
+                }
+                i += 1;
+            }
+            Some(slash) => {
+                let name = &relative[..=slash];
+                let group_prefix = &entry.path[..prefix_len + slash + 1];
+                let end = i + entries[i..]
+                    .iter()
+                    .take_while(|e| e.path.starts_with(group_prefix))
+                    .count();
+                let subdir = lossy(&entry.path[..prefix_len + slash]);
+                let sub_head = in_head
+                    .get(&name[..slash])
+                    .filter(|(_, mode)| *mode == 0o040000)
+                    .map(|(oid, _)| *oid);
+                compare_dir(
+                    repo,
+                    &subdir,
+                    sub_head,
+                    &entries[i..end],
+                    cache_tree,
+                    changed,
+                )?;
+                i = end;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Index entries for the given paths, from the parsed index (sorted by path).
+fn parsed_entries_for_paths(
+    repo: &Repository,
+    index: &IndexFile,
+    paths: &[PathBuf],
+    stats: &ScanStats,
+) -> Result<Vec<(String, Oid, u32)>> {
+    let Some(workdir) = repo.workdir() else {
+        bail!("--staged needs a repository with a working tree (this one is bare)");
+    };
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let cwd = std::env::current_dir()
+        .context("cannot read the current directory")?
+        .canonicalize()
+        .context("cannot resolve the current directory")?;
+    let mut staged = Vec::new();
+    for path in paths {
+        let relative = repo_relative(&workdir, &cwd, path)?;
+        let entries = &index.entries;
+        let at = entries.partition_point(|e| e.path.as_ref() < relative.as_bytes());
+        if let Some(entry) = entries
+            .get(at)
+            .filter(|e| e.path.as_ref() == relative.as_bytes())
+        {
+            staged.push((lossy(&entry.path), entry.oid, entry.mode));
+            continue;
+        }
+        let prefix = if relative.is_empty() {
+            String::new()
+        } else {
+            format!("{relative}/")
+        };
+        let start = entries.partition_point(|e| e.path.as_ref() < prefix.as_bytes());
+        let before = staged.len();
+        staged.extend(
+            entries[start..]
+                .iter()
+                .take_while(|e| e.path.starts_with(prefix.as_bytes()))
+                .map(|e| (lossy(&e.path), e.oid, e.mode)),
+        );
+        if staged.len() == before {
+            stats.warn(format!(
+                "{}: not in the index (not staged); nothing to scan",
+                path.display()
+            ));
+        }
+    }
+    Ok(staged)
 }
 
 fn scan_entry(

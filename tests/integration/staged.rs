@@ -289,3 +289,70 @@ fn install_hook_honours_core_hooks_path() {
     dir.child(".git/hooks/pre-commit")
         .assert(predicates::path::missing());
 }
+
+/// The staged scan reads the index file itself (v2, v3, v4) and falls back to libgit2 for
+/// formats it leaves alone; every format must give the same answer.
+#[test]
+fn every_index_format_gives_the_same_answer() {
+    for setup in [
+        &["update-index", "--index-version", "2"][..],
+        &["update-index", "--index-version", "3"][..],
+        &["update-index", "--index-version", "4"][..],
+    ] {
+        let dir = TempDir::new().unwrap();
+        init_repo(dir.path());
+        for i in 0..30 {
+            dir.child(format!("d{}/sub{}/f{i}.txt", i % 3, i % 2))
+                .write_str(&format!("line {i}\n"))
+                .unwrap();
+        }
+        commit_all(dir.path(), "initial");
+        dir.child("d1/sub0/f4.txt")
+            .write_str(&format!("k={}\n", live_key(308)))
+            .unwrap();
+        dir.child("d2/new/added.txt")
+            .write_str(&format!("k={}\n", test_key(309)))
+            .unwrap();
+        dir.child("d0/intent.txt")
+            .write_str(&format!("k={}\n", test_key(310)))
+            .unwrap();
+        git(dir.path(), &["add", "d1/sub0/f4.txt", "d2/new/added.txt"]);
+        // Intent-to-add has no staged content yet: nothing to scan.
+        git(dir.path(), &["add", "-N", "d0/intent.txt"]);
+        git(dir.path(), setup);
+        let output = tuskguard()
+            .args(["scan", "--staged", "--format", "json"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let report = json_of(&output);
+        let mut paths: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["locations"][0]["path"].as_str().unwrap())
+            .collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            ["d1/sub0/f4.txt", "d2/new/added.txt"],
+            "{setup:?}: {report}"
+        );
+        assert_eq!(report["summary"]["files_scanned"], 2, "{setup:?}");
+    }
+}
+
+#[test]
+fn split_index_is_refused_with_a_way_out() {
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    dir.child("a.txt").write_str("a\n").unwrap();
+    git(dir.path(), &["add", "a.txt"]);
+    git(dir.path(), &["update-index", "--split-index"]);
+    tuskguard()
+        .args(["scan", "--staged"])
+        .current_dir(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--no-split-index"));
+}
