@@ -54,6 +54,7 @@ fn edge(index: u32, is_tree: bool) -> u32 {
 
 pub struct TreeGraph<'r> {
     pub repo: &'r Repository,
+    odb: &'r git2::Odb<'r>,
     scanner: &'r Scanner,
     stats: &'r ScanStats,
     pub tree_ids: OidMap<u32>,
@@ -72,9 +73,15 @@ pub struct TreeGraph<'r> {
 }
 
 impl<'r> TreeGraph<'r> {
-    pub fn new(repo: &'r Repository, scanner: &'r Scanner, stats: &'r ScanStats) -> Self {
+    pub fn new(
+        repo: &'r Repository,
+        odb: &'r git2::Odb<'r>,
+        scanner: &'r Scanner,
+        stats: &'r ScanStats,
+    ) -> Self {
         TreeGraph {
             repo,
+            odb,
             scanner,
             stats,
             tree_ids: OidMap::default(),
@@ -88,6 +95,22 @@ impl<'r> TreeGraph<'r> {
             parent_edges: Vec::new(),
             submodules_noted: false,
         }
+    }
+
+    fn corrupt_tree(&self, prefix: &str, tree_id: Oid, why: &str) {
+        self.stats.skip(
+            SkipReason::CorruptObject,
+            Some(format!(
+                "{}/ (tree {tree_id}): cannot be read ({why}); skipped, the audit went on",
+                prefix.trim_end_matches('/')
+            )),
+        );
+    }
+
+    /// A commit's raw bytes, or None when it cannot be read as a commit.
+    pub fn read_commit(&self, oid: Oid) -> Option<Vec<u8>> {
+        let object = self.odb.read(oid).ok()?;
+        (object.kind() == ObjectType::Commit).then(|| object.data().to_vec())
     }
 
     /// Records one walked commit (in walk order) with its tree and already-walked parents.
@@ -127,61 +150,95 @@ impl<'r> TreeGraph<'r> {
             ));
             return index;
         }
-        let tree = match self.repo.find_tree(tree_id) {
-            Ok(tree) => tree,
+        // Raw bytes parsed here: libgit2's tree objects allocate per entry, and the walk reads
+        // every unique tree of the history.
+        let odb = self.odb;
+        let object = match odb.read(tree_id) {
+            Ok(object) if object.kind() == ObjectType::Tree => object,
+            Ok(_) => {
+                self.corrupt_tree(prefix, tree_id, "not a tree");
+                return index;
+            }
             Err(err) => {
-                self.stats.skip(
-                    SkipReason::CorruptObject,
-                    Some(format!(
-                        "{}/ (tree {tree_id}): cannot be read ({}); skipped, the audit went on",
-                        prefix.trim_end_matches('/'),
-                        err.message()
-                    )),
-                );
+                self.corrupt_tree(prefix, tree_id, err.message());
                 return index;
             }
         };
-        let mut children = Vec::with_capacity(tree.len());
+        let data = object.data();
+        let mut children = Vec::new();
         let prefix_len = prefix.len();
-        for entry in tree.iter() {
-            prefix.truncate(prefix_len);
-            prefix.push_str(&String::from_utf8_lossy(entry.name_bytes()));
-            match entry.kind() {
-                Some(ObjectType::Tree) => {
+        // Most entries of a new tree are objects already seen: those cost one map lookup, and
+        // their paths are built only when something needs them.
+        let allowlist = self.scanner.has_path_allowlist();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let Some((entry, tail)) = next_entry(rest) else {
+                self.corrupt_tree(prefix, tree_id, "malformed entry");
+                break;
+            };
+            rest = tail;
+            let Ok(id) = Oid::from_bytes(entry.oid) else {
+                break;
+            };
+            match entry.mode {
+                MODE_TREE => {
+                    if !allowlist && let Some(known) = self.tree_ids.get(&id) {
+                        children.push(edge(*known, true));
+                        continue;
+                    }
+                    set_path(prefix, prefix_len, entry.name);
                     if self.scanner.path_allowed(Path::new(prefix.as_str()), true) {
                         self.stats.skip(SkipReason::ConfigAllowed, None);
                         continue;
                     }
                     prefix.push('/');
-                    let child = self.visit_tree(entry.id(), prefix, depth + 1, scan, send);
+                    let child = self.visit_tree(id, prefix, depth + 1, scan, send);
                     children.push(edge(child, true));
                 }
-                Some(ObjectType::Blob) => {
+                MODE_GITLINK => {
+                    if !self.submodules_noted && scan {
+                        self.submodules_noted = true;
+                        set_path(prefix, prefix_len, entry.name);
+                        self.stats.warn(format!(
+                            "{prefix}: submodule history is not audited (run tuskguard history inside it)"
+                        ));
+                    }
+                }
+                _ => {
+                    let known = self.blob_ids.get(&id).copied();
+                    let env_candidate = scan && might_be_env_file(entry.name);
+                    if let Some(known) = known
+                        && !allowlist
+                        && !env_candidate
+                    {
+                        children.push(edge(known, false));
+                        continue;
+                    }
+                    set_path(prefix, prefix_len, entry.name);
                     let path = prefix.as_str();
                     if self.scanner.path_allowed(Path::new(path), false) {
                         self.stats.skip(SkipReason::ConfigAllowed, None);
                         continue;
                     }
-                    if scan && is_env_file_path(path) {
-                        self.env_blobs.push(entry.id());
+                    if env_candidate && is_env_file_path(path) {
+                        self.env_blobs.push(id);
                     }
-                    let next = self.blob_ids.len() as u32;
-                    let blob = *self.blob_ids.entry(entry.id()).or_insert(next);
+                    let blob = match known {
+                        Some(known) => known,
+                        None => {
+                            let next = self.blob_ids.len() as u32;
+                            self.blob_ids.insert(id, next);
+                            if scan {
+                                send(BlobJob {
+                                    blob: id,
+                                    path: path.to_owned(),
+                                });
+                            }
+                            next
+                        }
+                    };
                     children.push(edge(blob, false));
-                    if blob == next && scan {
-                        send(BlobJob {
-                            blob: entry.id(),
-                            path: path.to_owned(),
-                        });
-                    }
                 }
-                Some(ObjectType::Commit) if !self.submodules_noted && scan => {
-                    self.submodules_noted = true;
-                    self.stats.warn(format!(
-                        "{prefix}: submodule history is not audited (run tuskguard history inside it)"
-                    ));
-                }
-                _ => {}
             }
         }
         prefix.truncate(prefix_len);
@@ -192,7 +249,78 @@ impl<'r> TreeGraph<'r> {
     }
 }
 
+fn set_path(prefix: &mut String, prefix_len: usize, name: &[u8]) {
+    prefix.truncate(prefix_len);
+    prefix.push_str(&String::from_utf8_lossy(name));
+}
+
+/// Every env-file name pattern contains "env" (a unit test holds the policy to that), so a
+/// name without it needs no policy check.
+fn might_be_env_file(name: &[u8]) -> bool {
+    memchr::memmem::find(name, b"env").is_some()
+}
+
+const MODE_TREE: u32 = 0o040000;
+const MODE_GITLINK: u32 = 0o160000;
+
+/// One entry of a raw tree object.
+struct RawEntry<'a> {
+    mode: u32,
+    name: &'a [u8],
+    oid: &'a [u8],
+}
+
+/// Parses `<octal mode> <name>\0<20-byte id>` at the start of `data`.
+fn next_entry(data: &[u8]) -> Option<(RawEntry<'_>, &[u8])> {
+    let space = memchr::memchr(b' ', data)?;
+    let mut mode = 0u32;
+    for digit in &data[..space] {
+        if !(b'0'..=b'7').contains(digit) {
+            return None;
+        }
+        mode = mode.checked_mul(8)? + u32::from(digit - b'0');
+    }
+    let after_mode = &data[space + 1..];
+    let nul = memchr::memchr(0, after_mode)?;
+    let name = &after_mode[..nul];
+    let oid = after_mode.get(nul + 1..nul + 21)?;
+    Some((RawEntry { mode, name, oid }, &after_mode[nul + 21..]))
+}
+
 /// Splits an edge into (index, is_tree).
 pub fn split_edge(edge: u32) -> (u32, bool) {
     (edge >> 1, edge & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_env_file_pattern_passes_the_prefilter() {
+        let policy = crate::lints::env_files::EnvFilePolicy::builtin();
+        for pattern in policy
+            .exact
+            .iter()
+            .chain(&policy.prefixes)
+            .chain(&policy.suffixes)
+        {
+            assert!(might_be_env_file(pattern.as_bytes()), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn raw_tree_entries_parse_and_garbage_stops() {
+        let mut data = b"100644 a.txt\0".to_vec();
+        data.extend_from_slice(&[7u8; 20]);
+        data.extend_from_slice(b"40000 dir\0");
+        data.extend_from_slice(&[9u8; 20]);
+        let (first, rest) = next_entry(&data).unwrap();
+        assert_eq!((first.mode, first.name), (0o100644, &b"a.txt"[..]));
+        let (second, rest) = next_entry(rest).unwrap();
+        assert_eq!((second.mode, second.name), (MODE_TREE, &b"dir"[..]));
+        assert!(rest.is_empty());
+        assert!(next_entry(b"100644 short\0abc").is_none());
+        assert!(next_entry(b"9x9 name\0").is_none());
+    }
 }

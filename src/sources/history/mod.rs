@@ -44,6 +44,9 @@ impl HistoryScope {
     }
 }
 
+/// Blobs per channel message.
+const JOB_BATCH: usize = 64;
+
 /// What the audit found: occurrences carry their commit; `history` is keyed by fingerprint.
 #[derive(Default)]
 pub struct HistoryScan {
@@ -93,7 +96,8 @@ pub fn scan_history(
     let (commits, boundary) = list_commits(repo, scope, &tips, stats)?;
     progress.set_length(commits.len() as u64);
 
-    let mut graph = TreeGraph::new(repo, scanner, stats);
+    let odb = repo.odb().context("cannot open the object database")?;
+    let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
     for oid in &boundary {
         // Blobs already present before the range are not new in it: mark them seen unscanned.
         if let Ok(commit) = repo.find_commit(*oid) {
@@ -264,7 +268,8 @@ fn scan_blobs(
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<Vec<BlobHit>> {
-    let (sender, receiver) = bounded::<BlobJob>(4096);
+    // Jobs travel in batches: one channel hand-off per blob costs more than reading a small blob.
+    let (sender, receiver) = bounded::<Vec<BlobJob>>(64);
     let git_dir: PathBuf = git_dir.to_path_buf();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..settings.threads.max(1))
@@ -276,7 +281,7 @@ fn scan_blobs(
                         .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
                     let odb = repo.odb()?;
                     let mut hits = Vec::new();
-                    for job in receiver.iter() {
+                    for job in receiver.iter().flatten() {
                         if let Some(hit) =
                             scan_one_blob(&odb, job, settings.max_file_size, scanner, stats)
                         {
@@ -289,6 +294,7 @@ fn scan_blobs(
             .collect();
         drop(receiver);
         let mut walk_error = None;
+        let mut batch: Vec<BlobJob> = Vec::with_capacity(JOB_BATCH);
         let commit_index: OidMap<u32> = commits
             .iter()
             .enumerate()
@@ -298,36 +304,42 @@ fn scan_blobs(
             if index % 64 == 0 {
                 progress.set_position(index as u64);
             }
-            let commit = match graph.repo.find_commit(*oid) {
-                Ok(commit) => commit,
-                Err(err) => {
-                    stats.skip(
-                        SkipReason::CorruptObject,
-                        Some(format!(
-                            "commit {oid} cannot be read ({}); its tree was not audited",
-                            err.message()
-                        )),
-                    );
-                    graph.add_commit(NONE, std::iter::empty());
-                    continue;
-                }
+            let header = graph
+                .read_commit(*oid)
+                .and_then(|data| parse_commit_header(&data));
+            let Some((tree_id, parent_ids)) = header else {
+                stats.skip(
+                    SkipReason::CorruptObject,
+                    Some(format!(
+                        "commit {oid} cannot be read; its tree was not audited"
+                    )),
+                );
+                graph.add_commit(NONE, std::iter::empty());
+                continue;
             };
             let mut send = |job: BlobJob| {
-                if walk_error.is_none() && sender.send(job).is_err() {
-                    walk_error = Some(anyhow::anyhow!("every history worker stopped"));
+                batch.push(job);
+                if batch.len() >= JOB_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(JOB_BATCH));
+                    if walk_error.is_none() && sender.send(full).is_err() {
+                        walk_error = Some(anyhow::anyhow!("every history worker stopped"));
+                    }
                 }
             };
-            let tree = graph.visit_tree(commit.tree_id(), &mut String::new(), 0, true, &mut send);
+            let tree = graph.visit_tree(tree_id, &mut String::new(), 0, true, &mut send);
             // Parents outside the walk (shallow boundary, --since, --max-count) are left out.
-            let parents = commit
-                .parent_ids()
-                .filter_map(|p| commit_index.get(&p).copied());
+            let parents = parent_ids
+                .iter()
+                .filter_map(|p| commit_index.get(p).copied());
             graph.add_commit(tree, parents);
             if walk_error.is_some() {
                 break;
             }
         }
         progress.set_position(commits.len() as u64);
+        if !batch.is_empty() && walk_error.is_none() && sender.send(batch).is_err() {
+            walk_error = Some(anyhow::anyhow!("every history worker stopped"));
+        }
         drop(sender);
         let mut hits = Vec::new();
         let mut worker_error = None;
@@ -400,4 +412,36 @@ fn scan_one_blob(
         blob: job.blob,
         occurrences: result.occurrences,
     })
+}
+
+/// The tree and parents of a raw commit object (`tree <hex>` then `parent <hex>` lines).
+fn parse_commit_header(data: &[u8]) -> Option<(Oid, Vec<Oid>)> {
+    let mut lines = data.split(|b| *b == b'\n');
+    let tree = lines.next()?.strip_prefix(b"tree ")?;
+    let tree = Oid::from_str(std::str::from_utf8(tree).ok()?).ok()?;
+    let mut parents = Vec::new();
+    for line in lines {
+        match line.strip_prefix(b"parent ") {
+            Some(hex) => parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?),
+            None => break,
+        }
+    }
+    Some((tree, parents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_headers_parse() {
+        let tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        let parent = "0123456789abcdef0123456789abcdef01234567";
+        let raw = format!("tree {tree}\nparent {parent}\nauthor A <a@x> 1 +0000\n\nmsg\n");
+        let (t, p) = parse_commit_header(raw.as_bytes()).unwrap();
+        assert_eq!(t.to_string(), tree);
+        assert_eq!(p.len(), 1);
+        assert!(parse_commit_header(b"garbage").is_none());
+        assert!(parse_commit_header(b"tree nothex\n").is_none());
+    }
 }
