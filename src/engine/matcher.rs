@@ -129,10 +129,29 @@ impl Engine {
         let mut out = Vec::new();
         // Encoded runs already decoded: later hits inside them add nothing.
         let mut decoded_until = 0;
+        // Per rule, the window still open: overlapping windows merge, so a file dense with
+        // anchors costs one regex pass, not one per hit.
+        let mut open: Vec<Option<(usize, usize)>> = vec![None; self.compiled.len()];
         for (start, end, kinds) in self.prefilter.hits(text) {
             for kind in kinds {
                 match *kind {
-                    HitKind::Rule(index) => self.run_rule(index, text, start, &mut out),
+                    HitKind::Rule(index) => {
+                        let rule = &self.compiled[index];
+                        let window = (
+                            start.saturating_sub(rule.window_before),
+                            (start + rule.window_after).min(text.len()),
+                        );
+                        open[index] = match open[index] {
+                            Some(span) if window.0 <= span.1 => {
+                                Some((span.0, span.1.max(window.1)))
+                            }
+                            Some(span) => {
+                                self.run_rule(index, text, span, &mut out);
+                                Some(window)
+                            }
+                            None => Some(window),
+                        };
+                    }
                     _ if depth >= MAX_DECODE_DEPTH || start < decoded_until => {}
                     HitKind::Base64 => {
                         let (region, decodings) = decode_base64_run(text, start, end);
@@ -178,6 +197,11 @@ impl Engine {
                 }
             }
         }
+        for (index, span) in open.into_iter().enumerate() {
+            if let Some(span) = span {
+                self.run_rule(index, text, span, &mut out);
+            }
+        }
         let mut seen = HashSet::new();
         out.retain(|m| seen.insert((m.rule_index, m.start, m.secret.clone())));
         out
@@ -203,10 +227,15 @@ impl Engine {
         found
     }
 
-    fn run_rule(&self, index: usize, text: &[u8], hit_start: usize, out: &mut Vec<RawMatch>) {
+    /// Runs one rule's patterns over a window around its anchor hits.
+    fn run_rule(
+        &self,
+        index: usize,
+        text: &[u8],
+        (window_start, window_end): (usize, usize),
+        out: &mut Vec<RawMatch>,
+    ) {
         let rule = &self.compiled[index];
-        let window_start = hit_start.saturating_sub(rule.window_before);
-        let window_end = (hit_start + rule.window_after).min(text.len());
         let window = &text[window_start..window_end];
         for pattern in &rule.patterns {
             for caps in pattern.captures_iter(window) {
@@ -214,10 +243,8 @@ impl Engine {
                     continue;
                 };
                 let (start, end) = (window_start + whole.start(), window_start + whole.end());
-                // Each match belongs to the anchor inside it; one cut by the window may be partial.
-                let owns_hit = start <= hit_start && hit_start < end;
-                let cut = end == window_end && window_end < text.len();
-                if !owns_hit || cut {
+                // A match that ends where the window was cut may be the start of a longer value.
+                if end == window_end && window_end < text.len() {
                     continue;
                 }
                 let Some(confidence) = self.judge(rule, group.as_bytes()) else {
@@ -433,6 +460,32 @@ mod tests {
         let found = engine.find_secrets(&binary);
         assert_eq!((found.len(), found[0].encoding), (1, Encoding::Utf16le));
         assert_eq!(found[0].secret, key);
+    }
+
+    #[test]
+    fn keys_planted_in_random_bytes_are_always_found_whole() {
+        let engine = engine();
+        let mut state = 42u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let key = live_key(round);
+            let mut text: Vec<u8> = (0..(next() % 4096)).map(|_| next() as u8).collect();
+            let at = (next() as usize) % (text.len() + 1);
+            let mut planted = key.clone().into_bytes();
+            planted.push(b'"');
+            text.splice(at..at, planted);
+            let found = engine.find_secrets(&text);
+            assert!(
+                found.iter().any(|m| m.secret == key),
+                "round {round}: {:?}",
+                found.iter().map(|m| &m.secret).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]
