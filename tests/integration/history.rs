@@ -487,3 +487,42 @@ fn not_a_repository_is_an_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a git repository"));
 }
+
+#[test]
+fn corrupt_blobs_lfs_pointers_and_large_blobs_are_counted_and_the_audit_goes_on() {
+    let dir = new_repo();
+    write_commit(
+        dir.path(),
+        "model.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:0000\nsize 12345\n",
+        "lfs",
+    );
+    write_commit(dir.path(), "big.txt", &"x".repeat(5000), "big");
+    write_commit(
+        dir.path(),
+        "victim.txt",
+        "this object gets corrupted\n",
+        "victim",
+    );
+    write_commit(dir.path(), "k.txt", &format!("{}\n", live_key(418)), "key");
+    let blob = git(dir.path(), &["rev-parse", "HEAD~1:victim.txt"]);
+    let blob = blob.trim();
+    let object = dir
+        .path()
+        .join(".git/objects")
+        .join(&blob[..2])
+        .join(&blob[2..]);
+    let mut permissions = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&object, permissions).unwrap();
+    std::fs::write(&object, b"not zlib at all").unwrap();
+    let (code, report, stderr) = audit(dir.path(), &["--max-file-size", "4K"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(secrets(&report).len(), 1, "{report}");
+    let skipped = &report["summary"]["skipped"];
+    assert_eq!(skipped["lfs-pointer"], 1, "{report}");
+    assert_eq!(skipped["too-large"], 1, "{report}");
+    assert_eq!(skipped["corrupt-object"], 1, "{report}");
+    assert!(stderr.contains("victim.txt"), "{stderr}");
+}
