@@ -526,3 +526,31 @@ fn corrupt_blobs_lfs_pointers_and_large_blobs_are_counted_and_the_audit_goes_on(
     assert_eq!(skipped["corrupt-object"], 1, "{report}");
     assert!(stderr.contains("victim.txt"), "{stderr}");
 }
+
+#[test]
+fn history_from_a_linked_worktree_sees_every_ref() {
+    let dir = new_repo();
+    let worktree = TempDir::new().unwrap();
+    let wt = worktree.path().join("wt");
+    git(
+        dir.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    write_commit(&wt, "side.txt", &format!("{}\n", live_key(419)), "side key");
+    write_commit(
+        dir.path(),
+        "main.txt",
+        &format!("{}\n", test_key(420)),
+        "main key",
+    );
+    let (_, report, _) = audit(&wt, &[]);
+    let found = secrets(&report);
+    assert_eq!(found.len(), 2, "{report}");
+    let side = found
+        .iter()
+        .find(|f| f["locations"][0]["path"] == "side.txt")
+        .unwrap();
+    // HEAD and the working tree are the linked worktree's.
+    assert_eq!(side["history"]["present_at_head"], true);
+    assert_eq!(side["history"]["in_working_tree"], true);
+}

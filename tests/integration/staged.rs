@@ -356,3 +356,29 @@ fn split_index_is_refused_with_a_way_out() {
         .code(2)
         .stderr(predicates::str::contains("--no-split-index"));
 }
+
+#[test]
+fn worktrees_use_their_own_index_and_the_shared_hooks() {
+    let dir = repo_with_hook();
+    let worktree = TempDir::new().unwrap();
+    let wt = worktree.path().join("wt");
+    git(
+        dir.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    std::fs::write(wt.join("side.txt"), format!("k={}\n", live_key(311))).unwrap();
+    git(&wt, &["add", "side.txt"]);
+    // The main worktree has nothing staged; the linked one has the key.
+    tuskguard()
+        .args(["scan", "--staged"])
+        .current_dir(dir.path())
+        .assert()
+        .code(0);
+    tuskguard()
+        .args(["scan", "--staged"])
+        .current_dir(&wt)
+        .assert()
+        .code(1);
+    let output = commit(&wt, &["-m", "from the worktree"]);
+    assert!(!output.status.success(), "{}", combined(&output));
+}
