@@ -78,6 +78,11 @@ impl Scanner {
         !self.disabled_lints.iter().any(|id| id == rule_id)
     }
 
+    /// True when the config allow-lists any path (callers may then skip building paths).
+    pub fn has_path_allowlist(&self) -> bool {
+        !self.allowed_paths.is_empty()
+    }
+
     /// True when the config allow-lists this path (relative to the scan root).
     pub fn path_allowed(&self, relative: &Path, is_dir: bool) -> bool {
         !self.allowed_paths.is_empty()

@@ -1,10 +1,86 @@
-//! `tuskguard history`: every blob reachable from every ref, once.
+//! `tuskguard history`: every blob reachable from every ref, once, with the commit that
+//! introduced each key.
 
-use anyhow::{Result, bail};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use super::args::{GlobalArgs, HistoryArgs};
+use anyhow::{Context, Result, bail};
+use git2::Repository;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::args::{Format, GlobalArgs, HistoryArgs};
 use super::output::ExitStatus;
+use super::scan::{build_report, emit, prepare};
+use crate::findings::collect::Collector;
+use crate::sources::ScanStats;
+use crate::sources::history::{HistoryScope, scan_history};
 
-pub fn run(_global: &GlobalArgs, _args: &HistoryArgs) -> Result<ExitStatus> {
-    bail!("`tuskguard history` is not available yet")
+pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
+    let started = Instant::now();
+    let target = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !target.exists() {
+        bail!("{}: no such directory", target.display());
+    }
+    let repo = Repository::discover(&target).with_context(|| {
+        format!(
+            "{}: not a git repository (history audits a repository: pass its path)",
+            target.display()
+        )
+    })?;
+    // Bare repositories have no working tree: the config then comes only from --config.
+    let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    let prepared = prepare(&args.scan, &root)?;
+    let stats = ScanStats::default();
+    let scope = HistoryScope {
+        since: args.since.clone(),
+        branch: args.branch.clone(),
+        max_count: args.max_count,
+    };
+    let progress = progress_bar(global, args.output.format);
+    let scan = scan_history(
+        &repo,
+        &scope,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+        &progress,
+    );
+    progress.finish_and_clear();
+    let scan = scan?;
+    let mut collector = Collector::new();
+    collector.extend(scan.occurrences);
+    let mut report = build_report(
+        "history",
+        &target,
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        args.output.show_secrets,
+    );
+    report.summary.commits_scanned = Some(scan.commits_scanned);
+    for finding in &mut report.findings {
+        finding.history = scan.history.get(&finding.fingerprint).cloned();
+    }
+    emit(global, &report, &args.output)
+}
+
+/// A progress bar for people watching a terminal; hidden in CI, pipes and machine formats.
+fn progress_bar(global: &GlobalArgs, format: Format) -> ProgressBar {
+    let wanted = format == Format::Text
+        && !global.quiet
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none();
+    if !wanted {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} auditing history {bar:30} {pos}/{len} commits {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }

@@ -8,6 +8,7 @@ mod install_hook;
 mod output;
 mod rules;
 mod scan;
+mod staged;
 mod verify;
 
 use std::io::{self, Write};

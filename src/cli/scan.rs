@@ -20,7 +20,7 @@ use crate::sources::tree::scan_tree;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     if args.staged {
-        bail!("--staged is not available yet");
+        return super::staged::run(global, args);
     }
     let roots: Vec<PathBuf> = if args.paths.is_empty() {
         vec![PathBuf::from(".")]

@@ -336,6 +336,9 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub duration_ms: u64,
+    /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits_scanned: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::RenderOptions;
-use crate::findings::{Finding, Report, Severity, VerificationStatus};
+use crate::findings::{Finding, FindingKind, HistoryInfo, Report, Severity, VerificationStatus};
 
 /// Locations listed per finding before the rest are counted.
 const MAX_LOCATIONS_SHOWN: usize = 5;
@@ -117,20 +117,7 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
         )?;
     }
     if let Some(history) = &finding.history {
-        writeln!(
-            out,
-            "  since: commit {} by {} on {} ({})",
-            short_id(&history.introduced.id),
-            history.introduced.author,
-            history.introduced.time,
-            history.introduced.summary
-        )?;
-        writeln!(
-            out,
-            "  still at HEAD: {}; pushed: {}",
-            yes_no(history.present_at_head),
-            yes_no(history.pushed)
-        )?;
+        return write_incident(finding, history, paint, out);
     }
     writeln!(out, "  fix:  {}", finding.remediation)?;
     writeln!(
@@ -144,6 +131,121 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
     writeln!(out)
 }
 
+/// A history finding reads like an incident summary: what leaked, since when, how far it got,
+/// and what to do now.
+fn write_incident(
+    finding: &Finding,
+    history: &HistoryInfo,
+    paint: &Paint,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let is_secret = finding.kind == FindingKind::Secret;
+    if is_secret {
+        let what = match finding.secret.as_ref().map(|s| s.redacted.as_str()) {
+            Some(r) if r.starts_with("tsk_live_") => {
+                "production (live) key: anyone holding it acts as your account"
+            }
+            Some(r) if r.starts_with("tsk_test_") => "testnet key: lower stakes, still revoke it",
+            _ => "legacy key: treat it as a production key",
+        };
+        writeln!(out, "  what: {what}")?;
+    }
+    let introduced = &history.introduced;
+    writeln!(
+        out,
+        "  first seen: commit {} by {} <{}> on {}: {}",
+        short_id(&introduced.id),
+        escape_control(&introduced.author),
+        escape_control(&introduced.email),
+        introduced.time,
+        escape_control(&introduced.summary)
+    )?;
+    let at_head = match (history.present_at_head, history.in_working_tree) {
+        (true, Some(true)) => "yes, in HEAD and in the working tree".to_owned(),
+        (true, _) => "yes, in HEAD".to_owned(),
+        (false, Some(true)) => "not in HEAD, but still in the working tree".to_owned(),
+        (false, _) => "no, but history keeps it: every clone of these refs has it".to_owned(),
+    };
+    writeln!(out, "  still in HEAD: {at_head}")?;
+    let remotes: Vec<&str> = history
+        .refs
+        .iter()
+        .filter(|r| r.starts_with("refs/remotes/"))
+        .map(|r| r.trim_start_matches("refs/remotes/"))
+        .collect();
+    if history.pushed {
+        writeln!(
+            out,
+            "  pushed: {} (on {}): assume others have it",
+            paint.wrap("1;31", "YES"),
+            escape_control(&remotes.join(", "))
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  pushed: no remote-tracking ref holds it (as of the last fetch)"
+        )?;
+    }
+    if !history.refs.is_empty() {
+        let shown: Vec<String> = history
+            .refs
+            .iter()
+            .take(8)
+            .map(|r| escape_control(short_ref(r)))
+            .collect();
+        let more = history.refs.len().saturating_sub(shown.len());
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        writeln!(out, "  in refs: {}{tail}", shown.join(", "))?;
+    }
+    if is_secret {
+        writeln!(
+            out,
+            "  now:  1. revoke it (`tuskguard revoke`, or app.tusky.io/account/api-keys) and create a new key"
+        )?;
+        if history.present_at_head || history.in_working_tree == Some(true) {
+            writeln!(
+                out,
+                "        2. remove it from the code; load the new key from TUSKY_API_KEY"
+            )?;
+        }
+        writeln!(
+            out,
+            "        {}. only after revoking, if you must purge history: list the key in a file and run",
+            if history.present_at_head || history.in_working_tree == Some(true) {
+                3
+            } else {
+                2
+            }
+        )?;
+        writeln!(
+            out,
+            "           `git filter-repo --replace-text FILE`, force-push, and have everyone re-clone"
+        )?;
+    } else {
+        writeln!(out, "  now:  {}", finding.remediation)?;
+    }
+    writeln!(
+        out,
+        "  {}",
+        paint.dim(&format!(
+            "fingerprint {} (add to .tuskguardignore to accept this finding)",
+            finding.fingerprint
+        ))
+    )?;
+    writeln!(out)
+}
+
+fn short_ref(name: &str) -> &str {
+    ["refs/heads/", "refs/remotes/", "refs/tags/", "refs/"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
 fn write_summary(
     report: &Report,
     options: &RenderOptions,
@@ -151,9 +253,23 @@ fn write_summary(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let summary = &report.summary;
+    let audited = summary
+        .commits_scanned
+        .map(|n| format!("Audited {}: ", plural(n, "commit", "commits")))
+        .unwrap_or_default();
+    let (one, many) = if summary.commits_scanned.is_some() {
+        ("unique blob", "unique blobs")
+    } else {
+        ("file", "files")
+    };
     let mut line = format!(
-        "Scanned {} ({}) in {:.2}s: ",
-        plural(summary.files_scanned, "file", "files"),
+        "{audited}{} {} ({}) in {:.2}s: ",
+        if audited.is_empty() {
+            "Scanned"
+        } else {
+            "scanned"
+        },
+        plural(summary.files_scanned, one, many),
         human_bytes(summary.bytes_scanned),
         summary.duration_ms as f64 / 1000.0
     );
@@ -209,10 +325,6 @@ fn write_summary(
         }
     }
     Ok(())
-}
-
-fn yes_no(value: bool) -> &'static str {
-    if value { "yes" } else { "no" }
 }
 
 fn short_id(id: &str) -> &str {

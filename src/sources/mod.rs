@@ -1,6 +1,10 @@
 //! Where bytes come from: the working tree, the index (staged), and git history.
 
+mod git;
+pub mod history;
+mod index_file;
 pub mod progress;
+pub mod staged;
 pub mod tree;
 
 use std::collections::BTreeMap;

@@ -108,3 +108,30 @@ pub fn json_of(output: &std::process::Output) -> serde_json::Value {
 pub fn ignore_env_files(dir: &Path) {
     std::fs::write(dir.join(".gitignore"), ".env\n*.env\n").expect("write .gitignore");
 }
+
+/// Runs `git` in `dir` with the helpers' fixed identity plus `envs`; returns the output whatever
+/// the exit status (for commands that are expected to fail, such as a blocked commit).
+pub fn git_output(
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Output {
+    let mut cmd = StdCommand::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir);
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    cmd.output().expect("git runs")
+}
+
+/// `git rev-parse REV` in `dir`.
+pub fn rev_parse(dir: &Path, rev: &str) -> String {
+    git(dir, &["rev-parse", rev]).trim().to_owned()
+}

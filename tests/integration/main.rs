@@ -5,4 +5,6 @@ mod api;
 mod fake_tusky;
 mod helpers;
 mod lints;
+mod history;
 mod scan;
+mod staged;

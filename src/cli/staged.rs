@@ -1,0 +1,52 @@
+//! `tuskguard scan --staged`: the pre-commit mode.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use git2::Repository;
+
+use super::args::{Format, GlobalArgs, ScanArgs};
+use super::output::ExitStatus;
+use super::scan::{build_report, emit, prepare};
+use crate::findings::collect::Collector;
+use crate::sources::ScanStats;
+use crate::sources::staged::{BLOCKED_COMMIT_HELP, scan_staged};
+
+pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
+    let started = Instant::now();
+    // open_from_env honours GIT_DIR and GIT_WORK_TREE, which git may set for hooks.
+    let repo = Repository::open_from_env().context(
+        "not inside a git repository: --staged scans the git index (run it in a repository, \
+         or use `tuskguard scan PATH` for plain directories)",
+    )?;
+    let root = repo
+        .workdir()
+        .map(|w| w.to_path_buf())
+        .context("--staged needs a repository with a working tree (this one is bare)")?;
+    let prepared = prepare(&args.scan, &root)?;
+    let stats = ScanStats::default();
+    let occurrences = scan_staged(
+        &repo,
+        &args.paths,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+    )?;
+    let mut collector = Collector::new();
+    collector.extend(occurrences);
+    let report = build_report(
+        "scan --staged",
+        &root,
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        args.output.show_secrets,
+    );
+    let status = emit(global, &report, &args.output)?;
+    if status == ExitStatus::Findings && args.output.format == Format::Text && !global.quiet {
+        let _ = writeln!(std::io::stderr(), "{BLOCKED_COMMIT_HELP}");
+    }
+    Ok(status)
+}

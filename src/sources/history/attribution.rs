@@ -1,0 +1,410 @@
+//! Pass 2: maps the few blobs that had findings (and env files) back to every commit, path and
+//! ref holding them, using pass 1's in-memory graph; only trees on the way to such a blob are
+//! read again (for their names).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::rc::Rc;
+
+use git2::Oid;
+
+use super::graph::{MAX_TREE_DEPTH, NONE, TreeGraph, split_edge};
+use super::{BlobHit, ENV_FILE_COMMITTED, HistoryScan, HistoryScope, Tip};
+use crate::config::ScanSettings;
+use crate::findings::{
+    CommitRef, Confidence, Encoding, FindingKind, Fingerprint, HistoryInfo, Location, Occurrence,
+    Severity,
+};
+use crate::lints::env_files::is_env_file_path;
+use crate::scanner::Scanner;
+use crate::sources::git::commit_ref;
+
+/// One thing a history finding is about: a secret (by fingerprint) or a committed env file path.
+enum Item {
+    Secret(String),
+    EnvFile(String),
+}
+
+type HotEntries = Rc<Vec<(u32, String)>>;
+
+pub struct Attribution<'r> {
+    graph: TreeGraph<'r>,
+    /// Blob index → hot index (into `hot_occurrences` / `hot_is_env`).
+    hot: HashMap<u32, u32>,
+    hot_occurrences: Vec<Vec<Occurrence>>,
+    hot_is_env: Vec<bool>,
+    items: Vec<Item>,
+    item_by_fingerprint: HashMap<String, u32>,
+    item_by_env_path: HashMap<String, u32>,
+    /// Per tree index: 0 not yet known, 1 holds no hot blob, 2 holds one.
+    tree_state: Vec<u8>,
+    /// Hot blobs (with paths relative to the tree) under each hot tree.
+    memo: HashMap<u32, HotEntries>,
+}
+
+impl<'r> Attribution<'r> {
+    pub fn new(graph: TreeGraph<'r>, hits: Vec<BlobHit>) -> Self {
+        let tree_count = graph.tree_oids.len();
+        let mut this = Attribution {
+            graph,
+            hot: HashMap::new(),
+            hot_occurrences: Vec::new(),
+            hot_is_env: Vec::new(),
+            items: Vec::new(),
+            item_by_fingerprint: HashMap::new(),
+            item_by_env_path: HashMap::new(),
+            tree_state: vec![0; tree_count],
+            memo: HashMap::new(),
+        };
+        for hit in hits {
+            let Some(index) = this.hot_index(hit.blob) else {
+                continue;
+            };
+            for occurrence in &hit.occurrences {
+                let fingerprint = occurrence.fingerprint.as_str();
+                if !this.item_by_fingerprint.contains_key(fingerprint) {
+                    this.item_by_fingerprint
+                        .insert(fingerprint.to_owned(), this.items.len() as u32);
+                    this.items.push(Item::Secret(fingerprint.to_owned()));
+                }
+            }
+            this.hot_occurrences[index as usize] = hit.occurrences;
+        }
+        for blob in std::mem::take(&mut this.graph.env_blobs) {
+            if let Some(index) = this.hot_index(blob) {
+                this.hot_is_env[index as usize] = true;
+            }
+        }
+        this
+    }
+
+    fn hot_index(&mut self, blob: Oid) -> Option<u32> {
+        let blob = *self.graph.blob_ids.get(&blob)?;
+        let next = self.hot.len() as u32;
+        let index = *self.hot.entry(blob).or_insert(next);
+        if index == next {
+            self.hot_occurrences.push(Vec::new());
+            self.hot_is_env.push(false);
+        }
+        Some(index)
+    }
+
+    /// Whether any hot blob lies under tree `tree`; computed on the in-memory graph, once.
+    fn is_hot_tree(&mut self, tree: u32, depth: usize) -> bool {
+        match self.tree_state.get(tree as usize) {
+            Some(1) | None => return false,
+            Some(2) => return true,
+            _ => {}
+        }
+        let (start, end) = self.graph.tree_edges[tree as usize];
+        let mut hot = false;
+        for position in start..end {
+            let (child, is_tree) = split_edge(self.graph.edges[position as usize]);
+            hot |= if is_tree {
+                depth < MAX_TREE_DEPTH && self.is_hot_tree(child, depth + 1)
+            } else {
+                self.hot.contains_key(&child)
+            };
+        }
+        self.tree_state[tree as usize] = if hot { 2 } else { 1 };
+        hot
+    }
+
+    /// Hot blobs under a tree with their paths; only hot trees are read (for their names).
+    fn hot_entries(&mut self, tree: u32, depth: usize) -> HotEntries {
+        if let Some(found) = self.memo.get(&tree) {
+            return Rc::clone(found);
+        }
+        let mut entries = Vec::new();
+        if self.is_hot_tree(tree, depth)
+            && let Ok(object) = self
+                .graph
+                .repo
+                .find_tree(self.graph.tree_oids[tree as usize])
+        {
+            for entry in object.iter() {
+                let name = String::from_utf8_lossy(entry.name_bytes());
+                if let Some(blob) = self.graph.blob_ids.get(&entry.id())
+                    && let Some(hot) = self.hot.get(blob)
+                {
+                    entries.push((*hot, name.into_owned()));
+                } else if let Some(child) = self.graph.tree_ids.get(&entry.id()).copied()
+                    && depth < MAX_TREE_DEPTH
+                    && self.is_hot_tree(child, depth + 1)
+                {
+                    let below = self.hot_entries(child, depth + 1);
+                    entries.extend(below.iter().map(|(h, p)| (*h, format!("{name}/{p}"))));
+                }
+            }
+        }
+        let entries = Rc::new(entries);
+        self.memo.insert(tree, Rc::clone(&entries));
+        entries
+    }
+
+    /// The items a hot blob at `path` stands for.
+    fn items_of(&mut self, hot: u32, path: &str) -> Vec<u32> {
+        let mut items: Vec<u32> = self.hot_occurrences[hot as usize]
+            .iter()
+            .filter_map(|o| {
+                self.item_by_fingerprint
+                    .get(o.fingerprint.as_str())
+                    .copied()
+            })
+            .collect();
+        if self.hot_is_env[hot as usize] && is_env_file_path(path) {
+            let next = self.items.len() as u32;
+            let item = *self.item_by_env_path.entry(path.to_owned()).or_insert(next);
+            if item == next {
+                self.items.push(Item::EnvFile(path.to_owned()));
+            }
+            items.push(item);
+        }
+        items.sort_unstable();
+        items.dedup();
+        items
+    }
+
+    /// Items in HEAD's tree (HEAD may lie outside a restricted walk: its tree is added then).
+    fn head_items(&mut self) -> HashSet<u32> {
+        let repo = self.graph.repo;
+        let Some(tree) = repo.head().ok().and_then(|h| h.peel_to_tree().ok()) else {
+            return HashSet::new();
+        };
+        let index = match self.graph.tree_ids.get(&tree.id()) {
+            Some(index) => *index,
+            None => {
+                let index =
+                    self.graph
+                        .visit_tree(tree.id(), &mut String::new(), 0, false, &mut |_| {});
+                self.tree_state.resize(self.graph.tree_oids.len(), 0);
+                index
+            }
+        };
+        let entries = self.hot_entries(index, 0);
+        let mut items = HashSet::new();
+        for (hot, path) in entries.iter() {
+            items.extend(self.items_of(*hot, path));
+        }
+        items
+    }
+
+    pub fn finish(
+        mut self,
+        scope: &HistoryScope,
+        commits: &[Oid],
+        tips: &[Tip],
+        scanner: &Scanner,
+        settings: &ScanSettings,
+        result: &mut HistoryScan,
+    ) {
+        let repo = self.graph.repo;
+        // (hot blob, path) → first commit holding it there, in walk order (parents first).
+        let mut first_seen: Vec<((u32, String), u32)> = Vec::new();
+        let mut seen_at: HashSet<(u32, String)> = HashSet::new();
+        let mut introduced: HashMap<u32, u32> = HashMap::new();
+        let empty: Rc<Vec<u32>> = Rc::new(Vec::new());
+        // Items reachable from each commit, shared along linear history.
+        let mut reach: Vec<Rc<Vec<u32>>> = Vec::with_capacity(commits.len());
+        for index in 0..self.graph.commit_trees.len() {
+            let tree = self.graph.commit_trees[index];
+            let mut here: Vec<u32> = Vec::new();
+            if tree != NONE {
+                let entries = self.hot_entries(tree, 0);
+                for (hot, path) in entries.iter() {
+                    let items = self.items_of(*hot, path);
+                    for item in &items {
+                        introduced.entry(*item).or_insert(index as u32);
+                    }
+                    here.extend(items);
+                    if seen_at.insert((*hot, path.clone())) {
+                        first_seen.push(((*hot, path.clone()), index as u32));
+                    }
+                }
+            }
+            let parents: Vec<&Rc<Vec<u32>>> = self
+                .graph
+                .parents(index)
+                .iter()
+                .map(|p| &reach[*p as usize])
+                .collect();
+            let merged = match (here.is_empty(), parents.as_slice()) {
+                (true, []) => Rc::clone(&empty),
+                (true, [only]) => Rc::clone(only),
+                _ => union(&parents, &here),
+            };
+            reach.push(merged);
+        }
+
+        let mut commit_refs: HashMap<u32, CommitRef> = HashMap::new();
+        let mut commit_ref_of = |index: u32| -> Option<CommitRef> {
+            if let Some(found) = commit_refs.get(&index) {
+                return Some(found.clone());
+            }
+            let commit = repo.find_commit(*commits.get(index as usize)?).ok()?;
+            let made = commit_ref(&commit);
+            commit_refs.insert(index, made.clone());
+            Some(made)
+        };
+
+        let commit_index: HashMap<Oid, usize> = commits
+            .iter()
+            .enumerate()
+            .map(|(i, oid)| (*oid, i))
+            .collect();
+        let mut refs_of: HashMap<u32, Vec<String>> = HashMap::new();
+        for tip in tips {
+            match commit_index.get(&tip.commit).and_then(|i| reach.get(*i)) {
+                Some(items) => {
+                    for item in items.iter() {
+                        refs_of.entry(*item).or_default().push(tip.name.clone());
+                    }
+                }
+                None if scope.is_restricted() => {
+                    // A tip outside the audited range: ask the commit graph directly.
+                    for (item, first) in &introduced {
+                        let oid = commits[*first as usize];
+                        if oid == tip.commit
+                            || repo.graph_descendant_of(tip.commit, oid).unwrap_or(false)
+                        {
+                            refs_of.entry(*item).or_default().push(tip.name.clone());
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+
+        let head_items = self.head_items();
+
+        // Occurrences: one per (blob version, path) holding the item, with its first commit.
+        let mut paths_of: HashMap<u32, Vec<String>> = HashMap::new();
+        for ((hot, path), first) in &first_seen {
+            let Some(commit) = commit_ref_of(*first) else {
+                continue;
+            };
+            for occurrence in &self.hot_occurrences[*hot as usize] {
+                let mut located = occurrence.clone();
+                located.location.path = path.clone();
+                located.location.commit = Some(commit.clone());
+                if let Some(item) = self
+                    .item_by_fingerprint
+                    .get(occurrence.fingerprint.as_str())
+                {
+                    paths_of.entry(*item).or_default().push(path.clone());
+                }
+                result.occurrences.push(located);
+            }
+            if self.hot_is_env[*hot as usize]
+                && let Some(item) = self.item_by_env_path.get(path)
+            {
+                paths_of.entry(*item).or_default().push(path.clone());
+                result
+                    .occurrences
+                    .push(env_file_occurrence(path, commit.clone()));
+            }
+        }
+
+        let workdir = repo.workdir().map(Path::to_path_buf);
+        for (item_index, item) in self.items.iter().enumerate() {
+            let item_index = item_index as u32;
+            let Some(first) = introduced.get(&item_index) else {
+                continue;
+            };
+            let Some(introduced_commit) = commit_ref_of(*first) else {
+                continue;
+            };
+            let mut refs = refs_of.remove(&item_index).unwrap_or_default();
+            refs.sort();
+            refs.dedup();
+            let pushed = refs.iter().any(|r| r.starts_with("refs/remotes/"));
+            let paths = paths_of.remove(&item_index).unwrap_or_default();
+            let (fingerprint, in_working_tree) = match item {
+                Item::Secret(fingerprint) => {
+                    let present = workdir
+                        .as_deref()
+                        .map(|root| in_working_tree(root, &paths, fingerprint, scanner, settings));
+                    (fingerprint.clone(), present)
+                }
+                Item::EnvFile(path) => (
+                    env_file_fingerprint(path),
+                    workdir.as_deref().map(|root| root.join(path).is_file()),
+                ),
+            };
+            result.history.insert(
+                fingerprint,
+                HistoryInfo {
+                    introduced: introduced_commit,
+                    present_at_head: head_items.contains(&item_index),
+                    in_working_tree,
+                    refs,
+                    pushed,
+                },
+            );
+        }
+    }
+}
+
+/// Sorted union of several sorted item sets plus `extra`.
+fn union(sets: &[&Rc<Vec<u32>>], extra: &[u32]) -> Rc<Vec<u32>> {
+    let mut all: Vec<u32> = sets.iter().flat_map(|set| set.iter().copied()).collect();
+    all.extend_from_slice(extra);
+    all.sort_unstable();
+    all.dedup();
+    Rc::new(all)
+}
+
+/// Whether the working-tree copy of any of `paths` still holds the key with this fingerprint.
+fn in_working_tree(
+    root: &Path,
+    paths: &[String],
+    fingerprint: &str,
+    scanner: &Scanner,
+    settings: &ScanSettings,
+) -> bool {
+    let mut checked = HashSet::new();
+    paths
+        .iter()
+        .filter(|p| checked.insert(p.as_str()))
+        .any(|path| {
+            let full = root.join(path);
+            let small_enough = std::fs::metadata(&full)
+                .map(|m| m.is_file() && m.len() <= settings.max_file_size)
+                .unwrap_or(false);
+            small_enough
+                && std::fs::read(&full).is_ok_and(|bytes| {
+                    scanner
+                        .scan_blob(path, &bytes)
+                        .occurrences
+                        .iter()
+                        .any(|o| o.fingerprint.as_str() == fingerprint)
+                })
+        })
+}
+
+fn env_file_fingerprint(path: &str) -> String {
+    Fingerprint::for_lint(ENV_FILE_COMMITTED, path, "").into_string()
+}
+
+fn env_file_occurrence(path: &str, commit: CommitRef) -> Occurrence {
+    Occurrence {
+        rule_id: ENV_FILE_COMMITTED.to_owned(),
+        kind: FindingKind::EnvNotIgnored,
+        severity: Severity::High,
+        confidence: Confidence::High,
+        title: "Env file committed to git history".to_owned(),
+        remediation: "rotate every secret this file ever held; `git rm --cached` it, add it to \
+                      .gitignore, and purge it from history (git filter-repo --invert-paths --path <file>)"
+            .to_owned(),
+        fingerprint: Fingerprint::for_lint(ENV_FILE_COMMITTED, path, ""),
+        secret: None,
+        location: Location {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            end_column: 2,
+            encoding: Encoding::Plain,
+            commit: Some(commit),
+        },
+    }
+}

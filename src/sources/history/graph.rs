@@ -1,0 +1,326 @@
+//! Pass 1's view of history: each tree visited once, each new blob handed to the scanner, and a
+//! compact graph (u32 indices, no names) kept so that attribution never re-reads every tree.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
+
+use git2::{ObjectType, Oid, Repository};
+
+use crate::findings::SkipReason;
+use crate::lints::env_files::is_env_file_path;
+use crate::scanner::Scanner;
+use crate::sources::ScanStats;
+
+/// Git refuses trees deeper than this by default (core.maxTreeDepth); a hostile repository must
+/// not overflow our stack.
+pub const MAX_TREE_DEPTH: usize = 4096;
+
+/// Marks "no index" (unreadable tree, commit outside the walk).
+pub const NONE: u32 = u32::MAX;
+
+/// Object ids are already uniformly random: hashing their first 8 bytes is enough and far
+/// cheaper than SipHash over millions of tree entries.
+#[derive(Default)]
+pub struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+    }
+
+    fn write_usize(&mut self, _length: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type OidMap<V> = HashMap<Oid, V, BuildHasherDefault<OidHasher>>;
+
+/// A blob to read and scan, with the first path it was seen at (reports name blobs by path).
+pub struct BlobJob {
+    pub blob: Oid,
+    pub path: String,
+}
+
+/// An edge from a tree to a child: `index << 1 | 1` for a tree, `index << 1` for a blob.
+fn edge(index: u32, is_tree: bool) -> u32 {
+    index << 1 | u32::from(is_tree)
+}
+
+pub struct TreeGraph<'r> {
+    pub repo: &'r Repository,
+    odb: &'r git2::Odb<'r>,
+    scanner: &'r Scanner,
+    stats: &'r ScanStats,
+    pub tree_ids: OidMap<u32>,
+    pub tree_oids: Vec<Oid>,
+    /// Per tree index: its range in `edges`.
+    pub tree_edges: Vec<(u32, u32)>,
+    pub edges: Vec<u32>,
+    pub blob_ids: OidMap<u32>,
+    /// Blobs seen at an env-file path (pass 2 lists their commits).
+    pub env_blobs: Vec<Oid>,
+    /// Per walked commit: its root tree index (or NONE) and its range in `parent_edges`.
+    pub commit_trees: Vec<u32>,
+    pub commit_parents: Vec<(u32, u32)>,
+    pub parent_edges: Vec<u32>,
+    submodules_noted: bool,
+}
+
+impl<'r> TreeGraph<'r> {
+    pub fn new(
+        repo: &'r Repository,
+        odb: &'r git2::Odb<'r>,
+        scanner: &'r Scanner,
+        stats: &'r ScanStats,
+    ) -> Self {
+        TreeGraph {
+            repo,
+            odb,
+            scanner,
+            stats,
+            tree_ids: OidMap::default(),
+            tree_oids: Vec::new(),
+            tree_edges: Vec::new(),
+            edges: Vec::new(),
+            blob_ids: OidMap::default(),
+            env_blobs: Vec::new(),
+            commit_trees: Vec::new(),
+            commit_parents: Vec::new(),
+            parent_edges: Vec::new(),
+            submodules_noted: false,
+        }
+    }
+
+    fn corrupt_tree(&self, prefix: &str, tree_id: Oid, why: &str) {
+        self.stats.skip(
+            SkipReason::CorruptObject,
+            Some(format!(
+                "{}/ (tree {tree_id}): cannot be read ({why}); skipped, the audit went on",
+                prefix.trim_end_matches('/')
+            )),
+        );
+    }
+
+    /// A commit's raw bytes, or None when it cannot be read as a commit.
+    pub fn read_commit(&self, oid: Oid) -> Option<Vec<u8>> {
+        let object = self.odb.read(oid).ok()?;
+        (object.kind() == ObjectType::Commit).then(|| object.data().to_vec())
+    }
+
+    /// Records one walked commit (in walk order) with its tree and already-walked parents.
+    pub fn add_commit(&mut self, tree: u32, parents: impl Iterator<Item = u32>) {
+        let start = self.parent_edges.len() as u32;
+        self.parent_edges.extend(parents);
+        self.commit_trees.push(tree);
+        self.commit_parents
+            .push((start, self.parent_edges.len() as u32));
+    }
+
+    pub fn parents(&self, commit: usize) -> &[u32] {
+        let (start, end) = self.commit_parents[commit];
+        &self.parent_edges[start as usize..end as usize]
+    }
+
+    /// Visits a tree once, sending each blob not seen before (unless `scan` is false, for trees
+    /// that bound a range). Returns the tree's index.
+    pub fn visit_tree(
+        &mut self,
+        tree_id: Oid,
+        prefix: &mut String,
+        depth: usize,
+        scan: bool,
+        send: &mut dyn FnMut(BlobJob),
+    ) -> u32 {
+        if let Some(index) = self.tree_ids.get(&tree_id) {
+            return *index;
+        }
+        let index = self.tree_oids.len() as u32;
+        self.tree_ids.insert(tree_id, index);
+        self.tree_oids.push(tree_id);
+        self.tree_edges.push((0, 0));
+        if depth > MAX_TREE_DEPTH {
+            self.stats.warn(format!(
+                "{prefix}: trees nested deeper than {MAX_TREE_DEPTH} levels were not audited"
+            ));
+            return index;
+        }
+        // Raw bytes parsed here: libgit2's tree objects allocate per entry, and the walk reads
+        // every unique tree of the history.
+        let odb = self.odb;
+        let object = match odb.read(tree_id) {
+            Ok(object) if object.kind() == ObjectType::Tree => object,
+            Ok(_) => {
+                self.corrupt_tree(prefix, tree_id, "not a tree");
+                return index;
+            }
+            Err(err) => {
+                self.corrupt_tree(prefix, tree_id, err.message());
+                return index;
+            }
+        };
+        let data = object.data();
+        let mut children = Vec::new();
+        let prefix_len = prefix.len();
+        // Most entries of a new tree are objects already seen: those cost one map lookup, and
+        // their paths are built only when something needs them.
+        let allowlist = self.scanner.has_path_allowlist();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let Some((entry, tail)) = next_entry(rest) else {
+                self.corrupt_tree(prefix, tree_id, "malformed entry");
+                break;
+            };
+            rest = tail;
+            let Ok(id) = Oid::from_bytes(entry.oid) else {
+                break;
+            };
+            match entry.mode {
+                MODE_TREE => {
+                    if !allowlist && let Some(known) = self.tree_ids.get(&id) {
+                        children.push(edge(*known, true));
+                        continue;
+                    }
+                    set_path(prefix, prefix_len, entry.name);
+                    if self.scanner.path_allowed(Path::new(prefix.as_str()), true) {
+                        self.stats.skip(SkipReason::ConfigAllowed, None);
+                        continue;
+                    }
+                    prefix.push('/');
+                    let child = self.visit_tree(id, prefix, depth + 1, scan, send);
+                    children.push(edge(child, true));
+                }
+                MODE_GITLINK => {
+                    if !self.submodules_noted && scan {
+                        self.submodules_noted = true;
+                        set_path(prefix, prefix_len, entry.name);
+                        self.stats.warn(format!(
+                            "{prefix}: submodule history is not audited (run tuskguard history inside it)"
+                        ));
+                    }
+                }
+                _ => {
+                    let known = self.blob_ids.get(&id).copied();
+                    let env_candidate = scan && might_be_env_file(entry.name);
+                    if let Some(known) = known
+                        && !allowlist
+                        && !env_candidate
+                    {
+                        children.push(edge(known, false));
+                        continue;
+                    }
+                    set_path(prefix, prefix_len, entry.name);
+                    let path = prefix.as_str();
+                    if self.scanner.path_allowed(Path::new(path), false) {
+                        self.stats.skip(SkipReason::ConfigAllowed, None);
+                        continue;
+                    }
+                    if env_candidate && is_env_file_path(path) {
+                        self.env_blobs.push(id);
+                    }
+                    let blob = match known {
+                        Some(known) => known,
+                        None => {
+                            let next = self.blob_ids.len() as u32;
+                            self.blob_ids.insert(id, next);
+                            if scan {
+                                send(BlobJob {
+                                    blob: id,
+                                    path: path.to_owned(),
+                                });
+                            }
+                            next
+                        }
+                    };
+                    children.push(edge(blob, false));
+                }
+            }
+        }
+        prefix.truncate(prefix_len);
+        let start = self.edges.len() as u32;
+        self.edges.extend_from_slice(&children);
+        self.tree_edges[index as usize] = (start, self.edges.len() as u32);
+        index
+    }
+}
+
+fn set_path(prefix: &mut String, prefix_len: usize, name: &[u8]) {
+    prefix.truncate(prefix_len);
+    prefix.push_str(&String::from_utf8_lossy(name));
+}
+
+/// Every env-file name pattern contains "env" (a unit test holds the policy to that), so a
+/// name without it needs no policy check.
+fn might_be_env_file(name: &[u8]) -> bool {
+    memchr::memmem::find(name, b"env").is_some()
+}
+
+const MODE_TREE: u32 = 0o040000;
+const MODE_GITLINK: u32 = 0o160000;
+
+/// One entry of a raw tree object.
+struct RawEntry<'a> {
+    mode: u32,
+    name: &'a [u8],
+    oid: &'a [u8],
+}
+
+/// Parses `<octal mode> <name>\0<20-byte id>` at the start of `data`.
+fn next_entry(data: &[u8]) -> Option<(RawEntry<'_>, &[u8])> {
+    let space = memchr::memchr(b' ', data)?;
+    let mut mode = 0u32;
+    for digit in &data[..space] {
+        if !(b'0'..=b'7').contains(digit) {
+            return None;
+        }
+        mode = mode.checked_mul(8)? + u32::from(digit - b'0');
+    }
+    let after_mode = &data[space + 1..];
+    let nul = memchr::memchr(0, after_mode)?;
+    let name = &after_mode[..nul];
+    let oid = after_mode.get(nul + 1..nul + 21)?;
+    Some((RawEntry { mode, name, oid }, &after_mode[nul + 21..]))
+}
+
+/// Splits an edge into (index, is_tree).
+pub fn split_edge(edge: u32) -> (u32, bool) {
+    (edge >> 1, edge & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_env_file_pattern_passes_the_prefilter() {
+        let policy = crate::lints::env_files::EnvFilePolicy::builtin();
+        for pattern in policy
+            .exact
+            .iter()
+            .chain(&policy.prefixes)
+            .chain(&policy.suffixes)
+        {
+            assert!(might_be_env_file(pattern.as_bytes()), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn raw_tree_entries_parse_and_garbage_stops() {
+        let mut data = b"100644 a.txt\0".to_vec();
+        data.extend_from_slice(&[7u8; 20]);
+        data.extend_from_slice(b"40000 dir\0");
+        data.extend_from_slice(&[9u8; 20]);
+        let (first, rest) = next_entry(&data).unwrap();
+        assert_eq!((first.mode, first.name), (0o100644, &b"a.txt"[..]));
+        let (second, rest) = next_entry(rest).unwrap();
+        assert_eq!((second.mode, second.name), (MODE_TREE, &b"dir"[..]));
+        assert!(rest.is_empty());
+        assert!(next_entry(b"100644 short\0abc").is_none());
+        assert!(next_entry(b"9x9 name\0").is_none());
+    }
+}

@@ -1,0 +1,559 @@
+//! The staged source: what the next commit would contain, read from the index (never from the
+//! working files, which may differ from what is staged).
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use git2::{Delta, DiffOptions, Index, Oid, Repository};
+
+use super::ScanStats;
+use super::git::is_lfs_pointer;
+use super::index_file::{self, IndexEntry, IndexFile};
+use crate::config::ScanSettings;
+use crate::findings::{
+    Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity, SkipReason,
+};
+use crate::lints::env_files::is_env_file_path;
+use crate::scanner::Scanner;
+
+/// Rule id of the lint "an env file is staged for commit".
+pub const ENV_FILE_STAGED: &str = "env-file-staged";
+
+/// Below this many blobs, starting threads costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 64;
+
+const MODE_SYMLINK: u32 = 0o120000;
+const MODE_GITLINK: u32 = 0o160000;
+
+/// One staged file: its path in the repository and the blob the index holds for it.
+#[derive(Clone, Debug)]
+struct StagedBlob {
+    path: String,
+    blob: Oid,
+}
+
+/// The index git would commit: `GIT_INDEX_FILE` when git set it (`git commit -a`,
+/// `git commit <paths>`), otherwise the repository's own index.
+fn index_path(repo: &Repository) -> PathBuf {
+    match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
+        Some(file) => {
+            let path = PathBuf::from(&file);
+            // git may name it relative to the top of the working tree.
+            match repo.workdir() {
+                Some(workdir) if path.is_relative() && !path.exists() => workdir.join(path),
+                _ => path,
+            }
+        }
+        None => repo.path().join("index"),
+    }
+}
+
+/// Maps the index read-only: copying a 10 MB index into fresh memory costs more than the rest
+/// of a staged scan. git replaces the index by renaming a lock file over it, so the mapped file
+/// itself is not rewritten while we read it.
+fn map_index(path: &Path) -> std::io::Result<Option<memmap2::Mmap>> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the map is read-only and private to this process; see above for why the file
+    // does not change under it (a truncation by a foreign tool could only end the process).
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Some(map))
+}
+
+fn open_index(path: &Path) -> Result<Index> {
+    Index::open(path).with_context(|| {
+        format!(
+            "cannot read the git index {} (a split or sparse index is not supported: \
+             run `git update-index --no-split-index` or `git sparse-checkout disable`)",
+            path.display()
+        )
+    })
+}
+
+/// Turns a command-line path (relative to the current directory) into a path in the repository.
+fn repo_relative(workdir: &Path, cwd: &Path, path: &Path) -> Result<String> {
+    let joined = cwd.join(path);
+    let mut normal = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    let relative = normal.strip_prefix(workdir).with_context(|| {
+        format!(
+            "{}: outside the repository at {}",
+            path.display(),
+            workdir.display()
+        )
+    })?;
+    let text = relative.to_string_lossy().replace('\\', "/");
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// The index entries the next commit adds or changes (all of them before the first commit).
+fn changed_entries(repo: &Repository, index: &Index, stats: &ScanStats) -> Result<Vec<StagedBlob>> {
+    let head_tree = match repo.head() {
+        Ok(head) => Some(
+            head.peel_to_tree()
+                .context("HEAD does not point to a commit")?,
+        ),
+        Err(err) if err.code() == git2::ErrorCode::UnbornBranch => None,
+        Err(err) if err.code() == git2::ErrorCode::NotFound => None,
+        Err(err) => return Err(err).context("cannot read HEAD"),
+    };
+    let mut options = DiffOptions::new();
+    options
+        .skip_binary_check(true)
+        .ignore_submodules(true)
+        .include_typechange(true);
+    let diff = repo
+        .diff_tree_to_index(head_tree.as_ref(), Some(index), Some(&mut options))
+        .context("cannot compare the index with HEAD")?;
+    let mut staged = Vec::new();
+    for delta in diff.deltas() {
+        match delta.status() {
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange => {
+            }
+            Delta::Conflicted => {
+                let path = delta.new_file().path().unwrap_or(Path::new("?"));
+                stats.warn(format!(
+                    "{}: unmerged (conflict); resolve it and stage the result to scan it",
+                    path.display()
+                ));
+                continue;
+            }
+            _ => continue,
+        }
+        let file = delta.new_file();
+        let Some(path) = file.path_bytes() else {
+            continue;
+        };
+        let mode = u32::from(file.mode());
+        staged.push((String::from_utf8_lossy(path).into_owned(), file.id(), mode));
+    }
+    Ok(filter_modes(staged, stats))
+}
+
+/// Index entries for the given paths (files, or directories meaning every entry below them).
+fn entries_for_paths(
+    repo: &Repository,
+    index: &Index,
+    paths: &[PathBuf],
+    stats: &ScanStats,
+) -> Result<Vec<StagedBlob>> {
+    let Some(workdir) = repo.workdir() else {
+        bail!("--staged needs a repository with a working tree (this one is bare)");
+    };
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let cwd = std::env::current_dir()
+        .context("cannot read the current directory")?
+        .canonicalize()
+        .context("cannot resolve the current directory")?;
+    let mut staged = Vec::new();
+    for path in paths {
+        let relative = repo_relative(&workdir, &cwd, path)?;
+        if let Some(entry) = index.get_path(Path::new(&relative), 0) {
+            staged.push((relative, entry.id, entry.mode));
+            continue;
+        }
+        let prefix = if relative.is_empty() {
+            String::new()
+        } else {
+            format!("{relative}/")
+        };
+        let before = staged.len();
+        for entry in index.iter() {
+            let stage = (entry.flags >> 12) & 0x3;
+            if stage == 0 && entry.path.starts_with(prefix.as_bytes()) {
+                let path = String::from_utf8_lossy(&entry.path).into_owned();
+                staged.push((path, entry.id, entry.mode));
+            }
+        }
+        if staged.len() == before {
+            stats.warn(format!(
+                "{}: not in the index (not staged); nothing to scan",
+                path.display()
+            ));
+        }
+    }
+    Ok(filter_modes(staged, stats))
+}
+
+/// Submodules and symlinks have no content of their own to scan; they are counted.
+fn filter_modes(entries: Vec<(String, Oid, u32)>, stats: &ScanStats) -> Vec<StagedBlob> {
+    entries
+        .into_iter()
+        .filter_map(|(path, blob, mode)| match mode {
+            MODE_GITLINK | MODE_SYMLINK => {
+                stats.skip(SkipReason::NotAFile, None);
+                None
+            }
+            _ => Some(StagedBlob { path, blob }),
+        })
+        .collect()
+}
+
+/// Scans the staged content: changed entries, or the given paths' index entries.
+pub fn scan_staged(
+    repo: &Repository,
+    paths: &[PathBuf],
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    stats: &ScanStats,
+) -> Result<Vec<Occurrence>> {
+    if repo.is_bare() {
+        bail!("--staged needs a repository with a working tree (this one is bare)");
+    }
+    let path = index_path(repo);
+    let mapped = match map_index(&path) {
+        Ok(mapped) => mapped,
+        // No index yet: nothing has been staged.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("cannot read the git index {}", path.display()));
+        }
+    };
+    let parsed = match mapped.as_deref() {
+        None | Some([]) => Some(IndexFile::default()),
+        Some(bytes) => index_file::parse(bytes),
+    };
+    let entries = match parsed {
+        Some(index) => {
+            for conflicted in &index.conflicted {
+                stats.warn(format!(
+                    "{conflicted}: unmerged (conflict); resolve it and stage the result to scan it"
+                ));
+            }
+            let entries = if paths.is_empty() {
+                let head = head_tree_id(repo)?;
+                let mut changed = Vec::new();
+                compare_dir(
+                    repo,
+                    "",
+                    head,
+                    &index.entries,
+                    &index.cache_tree,
+                    &mut changed,
+                )?;
+                changed
+            } else {
+                parsed_entries_for_paths(repo, &index, paths, stats)?
+            };
+            filter_modes(entries, stats)
+        }
+        None => {
+            let index = open_index(&path)?;
+            if paths.is_empty() {
+                changed_entries(repo, &index, stats)?
+            } else {
+                entries_for_paths(repo, &index, paths, stats)?
+            }
+        }
+    };
+    let mut occurrences: Vec<Occurrence> = entries
+        .iter()
+        .filter(|entry| is_env_file_path(&entry.path))
+        .map(|entry| env_file_occurrence(&entry.path))
+        .collect();
+    let threads = settings.threads.min(entries.len() / PARALLEL_THRESHOLD + 1);
+    if threads <= 1 {
+        let odb = repo.odb().context("cannot open the object database")?;
+        for entry in &entries {
+            occurrences.extend(scan_entry(&odb, entry, settings, scanner, stats));
+        }
+        return Ok(occurrences);
+    }
+    let git_dir = repo.path();
+    let chunk = entries.len().div_ceil(threads);
+    let results: Vec<Result<Vec<Occurrence>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<Vec<Occurrence>> {
+                    // git2 handles are not Sync: one per thread.
+                    let repo = Repository::open(git_dir)?;
+                    let odb = repo.odb()?;
+                    Ok(part
+                        .iter()
+                        .flat_map(|entry| scan_entry(&odb, entry, settings, scanner, stats))
+                        .collect())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan thread panicked")))
+            })
+            .collect()
+    });
+    for result in results {
+        occurrences.extend(result?);
+    }
+    Ok(occurrences)
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn head_tree_id(repo: &Repository) -> Result<Option<Oid>> {
+    match repo.head() {
+        Ok(head) => Ok(Some(
+            head.peel_to_tree()
+                .context("HEAD does not point to a commit")?
+                .id(),
+        )),
+        Err(err)
+            if matches!(
+                err.code(),
+                git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(err).context("cannot read HEAD"),
+    }
+}
+
+/// Index entries under `dir` that differ from HEAD's tree `head`. A directory whose cache-tree id
+/// equals HEAD's is skipped whole, so one staged file costs a handful of tree reads.
+fn compare_dir(
+    repo: &Repository,
+    dir: &str,
+    head: Option<Oid>,
+    entries: &[IndexEntry],
+    cache_tree: &HashMap<String, Oid>,
+    changed: &mut Vec<(String, Oid, u32)>,
+) -> Result<()> {
+    if head.is_some() && cache_tree.get(dir) == head.as_ref() {
+        return Ok(());
+    }
+    let mut in_head: HashMap<Vec<u8>, (Oid, u32)> = HashMap::new();
+    if let Some(head) = head {
+        let tree = repo
+            .find_tree(head)
+            .with_context(|| format!("cannot read tree {head} of HEAD ({dir}/)"))?;
+        for entry in tree.iter() {
+            in_head.insert(
+                entry.name_bytes().to_vec(),
+                (entry.id(), entry.filemode() as u32),
+            );
+        }
+    }
+    let prefix_len = if dir.is_empty() { 0 } else { dir.len() + 1 };
+    let mut i = 0;
+    while i < entries.len() {
+        let entry = &entries[i];
+        let relative = entry.path.get(prefix_len..).unwrap_or_default();
+        match memchr::memchr(b'/', relative) {
+            None => {
+                let same = in_head
+                    .get(relative)
+                    .is_some_and(|(oid, mode)| *oid == entry.oid && *mode == entry.mode);
+                if !same {
+                    changed.push((lossy(&entry.path), entry.oid, entry.mode));
+                }
+                i += 1;
+            }
+            Some(slash) => {
+                let name = &relative[..=slash];
+                let group_prefix = &entry.path[..prefix_len + slash + 1];
+                let end = i + entries[i..]
+                    .iter()
+                    .take_while(|e| e.path.starts_with(group_prefix))
+                    .count();
+                let subdir = lossy(&entry.path[..prefix_len + slash]);
+                let sub_head = in_head
+                    .get(&name[..slash])
+                    .filter(|(_, mode)| *mode == 0o040000)
+                    .map(|(oid, _)| *oid);
+                compare_dir(
+                    repo,
+                    &subdir,
+                    sub_head,
+                    &entries[i..end],
+                    cache_tree,
+                    changed,
+                )?;
+                i = end;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Index entries for the given paths, from the parsed index (sorted by path).
+fn parsed_entries_for_paths(
+    repo: &Repository,
+    index: &IndexFile,
+    paths: &[PathBuf],
+    stats: &ScanStats,
+) -> Result<Vec<(String, Oid, u32)>> {
+    let Some(workdir) = repo.workdir() else {
+        bail!("--staged needs a repository with a working tree (this one is bare)");
+    };
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let cwd = std::env::current_dir()
+        .context("cannot read the current directory")?
+        .canonicalize()
+        .context("cannot resolve the current directory")?;
+    let mut staged = Vec::new();
+    for path in paths {
+        let relative = repo_relative(&workdir, &cwd, path)?;
+        let entries = &index.entries;
+        let at = entries.partition_point(|e| e.path.as_ref() < relative.as_bytes());
+        if let Some(entry) = entries
+            .get(at)
+            .filter(|e| e.path.as_ref() == relative.as_bytes())
+        {
+            staged.push((lossy(&entry.path), entry.oid, entry.mode));
+            continue;
+        }
+        let prefix = if relative.is_empty() {
+            String::new()
+        } else {
+            format!("{relative}/")
+        };
+        let start = entries.partition_point(|e| e.path.as_ref() < prefix.as_bytes());
+        let before = staged.len();
+        staged.extend(
+            entries[start..]
+                .iter()
+                .take_while(|e| e.path.starts_with(prefix.as_bytes()))
+                .map(|e| (lossy(&e.path), e.oid, e.mode)),
+        );
+        if staged.len() == before {
+            stats.warn(format!(
+                "{}: not in the index (not staged); nothing to scan",
+                path.display()
+            ));
+        }
+    }
+    Ok(staged)
+}
+
+fn scan_entry(
+    odb: &git2::Odb<'_>,
+    entry: &StagedBlob,
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    stats: &ScanStats,
+) -> Vec<Occurrence> {
+    let corrupt = |err: git2::Error| {
+        stats.skip(
+            SkipReason::CorruptObject,
+            Some(format!(
+                "{}: the staged blob {} cannot be read ({}); skipped",
+                entry.path,
+                entry.blob,
+                err.message()
+            )),
+        );
+    };
+    let size = match odb.read_header(entry.blob) {
+        Ok((size, _)) => size as u64,
+        Err(err) => {
+            corrupt(err);
+            return Vec::new();
+        }
+    };
+    if size > settings.max_file_size {
+        stats.skip(
+            SkipReason::TooLarge,
+            Some(format!(
+                "{}: skipped, {size} bytes is over --max-file-size ({}); raise it to scan this file",
+                entry.path, settings.max_file_size
+            )),
+        );
+        return Vec::new();
+    }
+    if scanner.path_allowed(Path::new(&entry.path), false) {
+        stats.skip(SkipReason::ConfigAllowed, None);
+        return Vec::new();
+    }
+    let object = match odb.read(entry.blob) {
+        Ok(object) => object,
+        Err(err) => {
+            corrupt(err);
+            return Vec::new();
+        }
+    };
+    let bytes = object.data();
+    if is_lfs_pointer(bytes) {
+        stats.skip(SkipReason::LfsPointer, None);
+        return Vec::new();
+    }
+    stats.scanned(bytes.len() as u64);
+    let result = scanner.scan_blob(&entry.path, bytes);
+    stats.suppressed(result.inline_suppressed, result.config_suppressed);
+    result.occurrences
+}
+
+fn env_file_occurrence(path: &str) -> Occurrence {
+    Occurrence {
+        rule_id: ENV_FILE_STAGED.to_owned(),
+        kind: FindingKind::EnvNotIgnored,
+        severity: Severity::High,
+        confidence: Confidence::High,
+        title: "Env file staged for commit".to_owned(),
+        remediation: "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a \
+                      template such as .env.example instead"
+            .to_owned(),
+        fingerprint: Fingerprint::for_lint(ENV_FILE_STAGED, path, ""),
+        secret: None,
+        location: Location {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            end_column: 2,
+            encoding: Encoding::Plain,
+            commit: None,
+        },
+    }
+}
+
+/// What to tell someone whose commit was just blocked.
+pub const BLOCKED_COMMIT_HELP: &str = "\
+tuskguard: this commit was blocked because the staged content above holds a secret.
+  fix:    remove the key from the file (read it from TUSKY_API_KEY instead), then `git add` it again;
+          if the key was ever pushed or shared, revoke it and create a new one.
+  allow:  a false alarm? add `tuskguard:allow` in a comment on that line, or add the fingerprint
+          to .tuskguardignore (one per line, with a comment saying why).
+  last resort: `git commit --no-verify` skips every pre-commit check.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_made_repo_relative() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            repo_relative(root, Path::new("/repo/src"), Path::new("a.rs")).unwrap(),
+            "src/a.rs"
+        );
+        assert_eq!(
+            repo_relative(root, Path::new("/repo/src"), Path::new("../b/./c.rs")).unwrap(),
+            "b/c.rs"
+        );
+        assert_eq!(
+            repo_relative(root, Path::new("/repo"), Path::new("/repo/x")).unwrap(),
+            "x"
+        );
+        assert!(repo_relative(root, Path::new("/repo"), Path::new("../other")).is_err());
+    }
+}
