@@ -8,6 +8,7 @@ use super::args::{BaselineArgs, GlobalArgs};
 use super::output::ExitStatus;
 use super::scan::scan_paths;
 use crate::findings::suppression::Baseline;
+use crate::sources::progress::Progress;
 
 pub const DEFAULT_BASELINE_FILE: &str = ".tuskguard-baseline.json";
 
@@ -16,7 +17,8 @@ pub fn run(global: &GlobalArgs, args: &BaselineArgs) -> Result<ExitStatus> {
     let mut options = args.scan.clone();
     // A baseline records everything that is there now, so an older baseline must not hide it.
     options.baseline = None;
-    let report = scan_paths(std::slice::from_ref(&root), &options, false)?;
+    let progress = Progress::new(!global.quiet, "scanning");
+    let report = scan_paths(std::slice::from_ref(&root), &options, false, &progress)?;
     let baseline = Baseline::from_findings(&report.findings);
     let target = args
         .output

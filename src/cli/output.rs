@@ -69,9 +69,14 @@ pub fn finish_with(
         quiet,
         verbose,
     };
-    write_to(output.output.as_deref(), |out| {
+    let written = write_to(output.output.as_deref(), |out| {
         reports::write_report(report, output.format, &options, out)
-    })?;
+    });
+    // A reader that stopped early (`| head`) is not an error; the findings still decide the code.
+    match written {
+        Err(err) if !is_broken_pipe(&err) => return Err(err),
+        _ => {}
+    }
     let failing = report.findings.iter().any(|f| f.severity >= fail_on);
     Ok(if failing {
         ExitStatus::Findings

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use super::args::{GlobalArgs, OutputArgs, ScanArgs, ScanOptions};
+use super::args::{Format, GlobalArgs, OutputArgs, ScanArgs, ScanOptions};
 use super::output::{ExitStatus, finish_with};
 use crate::config::{ConfigFile, ScanSettings};
 use crate::findings::collect::Collector;
@@ -14,6 +14,7 @@ use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, loa
 use crate::findings::{REPORT_VERSION, Report, Summary, ToolInfo};
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
+use crate::sources::progress::Progress;
 use crate::sources::tree::scan_tree;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
@@ -30,7 +31,11 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
             bail!("{}: no such file or directory", root.display());
         }
     }
-    let report = scan_paths(&roots, &args.scan, args.output.show_secrets)?;
+    let progress = Progress::new(
+        args.output.format == Format::Text && args.output.output.is_none() && !global.quiet,
+        "scanning",
+    );
+    let report = scan_paths(&roots, &args.scan, args.output.show_secrets, &progress)?;
     emit(global, &report, &args.output)
 }
 
@@ -67,11 +72,22 @@ pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
 }
 
 /// Scans directories or files and returns the finished report.
-pub fn scan_paths(roots: &[PathBuf], options: &ScanOptions, show_secrets: bool) -> Result<Report> {
+pub fn scan_paths(
+    roots: &[PathBuf],
+    options: &ScanOptions,
+    show_secrets: bool,
+    progress: &Progress,
+) -> Result<Report> {
     let started = Instant::now();
     let prepared = prepare(options, &roots[0])?;
     let stats = ScanStats::default();
-    let collector = scan_tree(roots, &prepared.settings, &prepared.scanner, &stats);
+    let collector = scan_tree(
+        roots,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+        progress,
+    );
     Ok(build_report(
         "scan",
         &roots[0],

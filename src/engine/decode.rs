@@ -1,1 +1,275 @@
-//! TODO
+//! Decoders for keys stored encoded: base64 (Kubernetes `Secret` data, config blobs), percent
+//! encoding (URLs), and UTF-16 text. Each finds the encoded run around a prefilter hit and decodes
+//! it, so the plain path never pays for decoding.
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Limits how far a run is followed from a hit: a key sits near its anchor, and a hostile file of
+/// one endless base64 line must not cost more than this per hit.
+const MAX_RUN_BYTES: usize = 16 * 1024;
+
+/// The literal base64 shapes of `prefix` at each of the three byte alignments: the characters that
+/// depend only on the prefix, never on the bytes around it.
+pub fn base64_shapes(prefix: &[u8]) -> Vec<String> {
+    let standard = &base64::engine::general_purpose::STANDARD_NO_PAD;
+    let mut shapes = Vec::new();
+    for alignment in 0..3 {
+        let variants: Vec<String> = [0x00u8, 0xFF]
+            .iter()
+            .flat_map(|lead| [0x00u8, 0xFF].map(move |tail| (*lead, tail)))
+            .map(|(lead, tail)| {
+                let mut bytes = vec![lead; alignment];
+                bytes.extend_from_slice(prefix);
+                bytes.push(tail);
+                standard.encode(bytes)
+            })
+            .collect();
+        let first = variants[0].as_bytes();
+        let fixed: Vec<bool> = (0..first.len())
+            .map(|i| {
+                variants
+                    .iter()
+                    .all(|v| v.as_bytes().get(i) == Some(&first[i]))
+            })
+            .collect();
+        // The longest run of characters every variant agrees on.
+        let (mut best, mut start) = ((0, 0), None);
+        for (i, is_fixed) in fixed.iter().chain([&false]).enumerate() {
+            match (is_fixed, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    if i - s > best.1 - best.0 {
+                        best = (s, i);
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        let shape = &variants[0][best.0..best.1];
+        if shape.len() >= 6 && !shapes.iter().any(|s: &String| s == shape) {
+            shapes.push(shape.to_owned());
+        }
+    }
+    shapes
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Expands `[start, end)` to the surrounding run of bytes accepted by `accept`, bounded.
+pub fn expand_run(
+    text: &[u8],
+    start: usize,
+    end: usize,
+    accept: impl Fn(u8) -> bool,
+) -> (usize, usize) {
+    let floor = start.saturating_sub(MAX_RUN_BYTES);
+    let ceiling = (end + MAX_RUN_BYTES).min(text.len());
+    let mut left = start;
+    while left > floor && accept(text[left - 1]) {
+        left -= 1;
+    }
+    let mut right = end;
+    while right < ceiling && accept(text[right]) {
+        right += 1;
+    }
+    (left, right)
+}
+
+/// The base64 run around a hit and its decodings at each possible starting alignment (a run's
+/// first character need not start a quantum when the run is cut by the bound or glued to text).
+pub fn decode_base64_run(
+    text: &[u8],
+    hit_start: usize,
+    hit_end: usize,
+) -> ((usize, usize), Vec<Vec<u8>>) {
+    let (left, mut right) = expand_run(text, hit_start, hit_end, is_base64_byte);
+    let region_end = {
+        let mut end = right;
+        while end < text.len() && end - right < 2 && text[end] == b'=' {
+            end += 1;
+        }
+        end
+    };
+    let config = GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, config);
+    let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, config);
+    let mut decoded = Vec::new();
+    for skip in 0..4 {
+        let begin = left + skip;
+        if begin >= hit_start.max(left + 1) && skip > 0 {
+            break;
+        }
+        let mut chunk = &text[begin..right];
+        // A trailing lone character cannot decode; drop what does not fill a quantum.
+        if chunk.len() % 4 == 1 {
+            chunk = &chunk[..chunk.len() - 1];
+        }
+        let has_url_chars = chunk.iter().any(|b| matches!(b, b'-' | b'_'));
+        let engine = if has_url_chars { &url_safe } else { &standard };
+        if let Ok(bytes) = engine.decode(chunk) {
+            decoded.push(bytes);
+        }
+    }
+    right = region_end;
+    ((left, right), decoded)
+}
+
+fn is_percent_run_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'%' | b'.' | b'_' | b'~' | b'-' | b'+')
+}
+
+/// The percent-encoded run around a hit, decoded (`%5F` → `_`; invalid escapes kept as they are).
+pub fn decode_percent_run(
+    text: &[u8],
+    hit_start: usize,
+    hit_end: usize,
+) -> ((usize, usize), Vec<u8>) {
+    let (left, right) = expand_run(text, hit_start, hit_end, is_percent_run_byte);
+    let run = &text[left..right];
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        if run[i] == b'%'
+            && i + 2 < run.len()
+            && let (Some(hi), Some(lo)) = (hex_value(run[i + 1]), hex_value(run[i + 2]))
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+            continue;
+        }
+        out.push(run[i]);
+        i += 1;
+    }
+    ((left, right), out)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The UTF-16 run (printable ASCII code units only) around the code unit at `unit_start`.
+/// `little_endian` says which byte of each unit holds the character.
+pub fn decode_utf16_run(
+    text: &[u8],
+    unit_start: usize,
+    little_endian: bool,
+) -> ((usize, usize), Vec<u8>) {
+    let is_unit = |at: usize| -> Option<u8> {
+        let pair = text.get(at..at + 2)?;
+        let (ch, zero) = if little_endian {
+            (pair[0], pair[1])
+        } else {
+            (pair[1], pair[0])
+        };
+        (zero == 0 && (ch.is_ascii_graphic() || ch == b' ' || ch == b'\t')).then_some(ch)
+    };
+    let mut left = unit_start;
+    while left >= 2 && unit_start - left < MAX_RUN_BYTES && is_unit(left - 2).is_some() {
+        left -= 2;
+    }
+    let mut right = unit_start;
+    while right - unit_start < MAX_RUN_BYTES && is_unit(right).is_some() {
+        right += 2;
+    }
+    let out = (left..right).step_by(2).filter_map(is_unit).collect();
+    ((left, right), out)
+}
+
+/// A whole file with a UTF-16 byte-order mark, transcoded to UTF-8 (lossy), or `None`.
+pub fn transcode_utf16_bom(bytes: &[u8]) -> Option<(Vec<u8>, bool)> {
+    let little_endian = match bytes {
+        [0xFF, 0xFE, ..] => true,
+        [0xFE, 0xFF, ..] => false,
+        _ => return None,
+    };
+    let units = bytes[2..].chunks_exact(2).map(|pair| {
+        if little_endian {
+            u16::from_le_bytes([pair[0], pair[1]])
+        } else {
+            u16::from_be_bytes([pair[0], pair[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    Some((text.into_bytes(), little_endian))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_shapes_cover_every_alignment() {
+        let shapes = base64_shapes(b"tsk_live_");
+        assert_eq!(shapes.len(), 3, "{shapes:?}");
+        let standard = &base64::engine::general_purpose::STANDARD;
+        for lead in ["", "a", "ab", "xyz:", "TUSKY_API_KEY="] {
+            let encoded = standard.encode(format!("{lead}tsk_live_0123"));
+            assert!(
+                shapes.iter().any(|s| encoded.contains(s.as_str())),
+                "{lead} {encoded} {shapes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64_run_decodes_at_any_alignment() {
+        let standard = &base64::engine::general_purpose::STANDARD;
+        for lead in ["", "k", "ke", "key="] {
+            let encoded = standard.encode(format!("{lead}tsk_live_body"));
+            let text = format!("data:\n  key: {encoded}\n");
+            let shape = base64_shapes(b"tsk_live_")
+                .into_iter()
+                .find(|s| encoded.contains(s.as_str()))
+                .unwrap();
+            let hit = text.find(&shape).unwrap();
+            let (_, decoded) = decode_base64_run(text.as_bytes(), hit, hit + shape.len());
+            assert!(
+                decoded
+                    .iter()
+                    .any(|d| memchr::memmem::find(d, b"tsk_live_body").is_some()),
+                "{lead}"
+            );
+        }
+    }
+
+    #[test]
+    fn percent_run_decodes() {
+        let text = b"https://x.test/?k=tsk%5Flive%5Fabc&z=1";
+        let hit = memchr::memmem::find(text, b"tsk%5F").unwrap();
+        let (_, decoded) = decode_percent_run(text, hit, hit + 6);
+        assert!(memchr::memmem::find(&decoded, b"tsk_live_abc").is_some());
+        // A hostile tail of '%' cannot index out of bounds.
+        let (_, decoded) = decode_percent_run(b"tsk%5F%", 0, 6);
+        assert_eq!(decoded, b"tsk_%");
+    }
+
+    #[test]
+    fn utf16_runs_and_bom_files() {
+        let le: Vec<u8> = "x=tsk_live_ab"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let hit = memchr::memmem::find(&le, b"t\0s\0k\0_\0").unwrap();
+        let (_, decoded) = decode_utf16_run(&le, hit, true);
+        assert_eq!(decoded, b"x=tsk_live_ab");
+        let be: Vec<u8> = "x=tsk_live_ab"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let hit = memchr::memmem::find(&be, b"\0t\0s\0k\0_").unwrap();
+        let (_, decoded) = decode_utf16_run(&be, hit, false);
+        assert_eq!(decoded, b"x=tsk_live_ab");
+        let mut bom = vec![0xFF, 0xFE];
+        bom.extend("a\r\nb".encode_utf16().flat_map(u16::to_le_bytes));
+        bom.push(0x41); // odd trailing byte: ignored, no panic
+        assert_eq!(transcode_utf16_bom(&bom).unwrap().0, b"a\r\nb");
+    }
+}

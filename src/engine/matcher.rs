@@ -1,9 +1,23 @@
 //! The engine proper: prefilter hits → windowed regexes → judge → matches with line and column.
+//! Encoded runs found by the prefilter are decoded and scanned again (bounded depth); their
+//! matches point at the encoded text in the file.
 
-use anyhow::Result;
+use std::collections::HashSet;
 
-use super::rules::RuleDef;
+use anyhow::{Context, Result};
+use regex::bytes::Regex;
+
+use super::decode::{decode_base64_run, decode_percent_run, decode_utf16_run, transcode_utf16_bom};
+use super::judge::{judge_key_body, judge_uuid};
+use super::policy::Policy;
+use super::prefilter::{HitKind, Prefilter};
+use super::rules::{JudgeKind, RuleDef};
+use crate::findings::suppression::inline_allowed;
 use crate::findings::{Confidence, Encoding};
+
+/// base64 inside percent-encoding inside UTF-16 is as deep as real files go.
+const MAX_DECODE_DEPTH: usize = 2;
+const DEFAULT_WINDOW_AFTER: usize = 192;
 
 /// One secret found in one buffer.
 #[derive(Clone, Debug)]
@@ -21,13 +35,70 @@ pub struct SecretMatch {
     pub allowed_inline: bool,
 }
 
+struct CompiledRule {
+    patterns: Vec<Regex>,
+    group: &'static str,
+    judge: JudgeKind,
+    window_before: usize,
+    window_after: usize,
+    confidence: Confidence,
+}
+
+/// A match before line numbers: `start..end` is the region in the scanned buffer.
+#[derive(Clone, Debug)]
+struct RawMatch {
+    rule_index: usize,
+    secret: String,
+    confidence: Confidence,
+    start: usize,
+    end: usize,
+    encoding: Encoding,
+}
+
 pub struct Engine {
     rules: Vec<RuleDef>,
+    compiled: Vec<CompiledRule>,
+    prefilter: Prefilter,
+    policy: Policy,
 }
 
 impl Engine {
     pub fn new(rules: Vec<RuleDef>) -> Result<Self> {
-        Ok(Engine { rules })
+        let compiled = rules
+            .iter()
+            .map(|rule| {
+                let patterns = rule
+                    .patterns
+                    .iter()
+                    .map(|p| {
+                        Regex::new(p).with_context(|| format!("rule {}: pattern {p}", rule.id))
+                    })
+                    .collect::<Result<_>>()?;
+                let longest_anchor = rule.anchors.iter().map(String::len).max().unwrap_or(0);
+                Ok(CompiledRule {
+                    patterns,
+                    group: if rule.judge == JudgeKind::KeyBody {
+                        "body"
+                    } else {
+                        "secret"
+                    },
+                    judge: rule.judge,
+                    window_before: rule.window_before.unwrap_or(0),
+                    window_after: rule
+                        .window_after
+                        .unwrap_or(DEFAULT_WINDOW_AFTER)
+                        .max(longest_anchor + 1),
+                    confidence: rule.confidence,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let prefilter = Prefilter::new(&rules)?;
+        Ok(Engine {
+            rules,
+            compiled,
+            prefilter,
+            policy: Policy::builtin()?,
+        })
     }
 
     pub fn rules(&self) -> &[RuleDef] {
@@ -36,7 +107,413 @@ impl Engine {
 
     /// Every secret in `bytes` (any encoding the engine knows), in order of position.
     pub fn find_secrets(&self, bytes: &[u8]) -> Vec<SecretMatch> {
-        let _ = bytes;
-        Vec::new()
+        if let Some((text, little_endian)) = transcode_utf16_bom(bytes) {
+            let encoding = if little_endian {
+                Encoding::Utf16le
+            } else {
+                Encoding::Utf16be
+            };
+            let mut raw = self.raw_matches(&text, 0);
+            for m in &mut raw {
+                if m.encoding == Encoding::Plain {
+                    m.encoding = encoding;
+                }
+            }
+            return locate(&text, raw);
+        }
+        let raw = self.raw_matches(bytes, 0);
+        locate(bytes, raw)
+    }
+
+    fn raw_matches(&self, text: &[u8], depth: usize) -> Vec<RawMatch> {
+        let mut out = Vec::new();
+        // Encoded runs already decoded: later hits inside them add nothing.
+        let mut decoded_until = 0;
+        // Per rule, the window still open: overlapping windows merge, so a file dense with
+        // anchors costs one regex pass, not one per hit.
+        let mut open: Vec<Option<(usize, usize)>> = vec![None; self.compiled.len()];
+        for (start, end, kinds) in self.prefilter.hits(text) {
+            for kind in kinds {
+                match *kind {
+                    HitKind::Rule(index) => {
+                        let rule = &self.compiled[index];
+                        let window = (
+                            start.saturating_sub(rule.window_before),
+                            (start + rule.window_after).min(text.len()),
+                        );
+                        open[index] = match open[index] {
+                            Some(span) if window.0 <= span.1 => {
+                                Some((span.0, span.1.max(window.1)))
+                            }
+                            Some(span) => {
+                                self.run_rule(index, text, span, &mut out);
+                                Some(window)
+                            }
+                            None => Some(window),
+                        };
+                    }
+                    _ if depth >= MAX_DECODE_DEPTH || start < decoded_until => {}
+                    HitKind::Base64 => {
+                        let (region, decodings) = decode_base64_run(text, start, end);
+                        decoded_until = region.1;
+                        for decoded in decodings {
+                            if self.push_decoded(
+                                &decoded,
+                                region,
+                                Encoding::Base64,
+                                depth,
+                                &mut out,
+                            ) {
+                                break;
+                            }
+                        }
+                    }
+                    HitKind::Percent => {
+                        let (region, decoded) = decode_percent_run(text, start, end);
+                        decoded_until = region.1;
+                        self.push_decoded(&decoded, region, Encoding::Percent, depth, &mut out);
+                    }
+                    HitKind::Utf16 { .. } => {
+                        // Little- and big-endian anchors overlap inside either text; the reading
+                        // that gives the longer run is the real one.
+                        let le_start = if text[start] == 0 { start + 1 } else { start };
+                        let be_start = if text[start] == 0 {
+                            start
+                        } else {
+                            start.saturating_sub(1)
+                        };
+                        let le = decode_utf16_run(text, le_start, true);
+                        let be = decode_utf16_run(text, be_start, false);
+                        let little_endian = le.1.len() >= be.1.len();
+                        let (region, decoded) = if little_endian { le } else { be };
+                        decoded_until = region.1;
+                        let encoding = if little_endian {
+                            Encoding::Utf16le
+                        } else {
+                            Encoding::Utf16be
+                        };
+                        self.push_decoded(&decoded, region, encoding, depth, &mut out);
+                    }
+                }
+            }
+        }
+        for (index, span) in open.into_iter().enumerate() {
+            if let Some(span) = span {
+                self.run_rule(index, text, span, &mut out);
+            }
+        }
+        let mut seen = HashSet::new();
+        out.retain(|m| seen.insert((m.rule_index, m.start, m.secret.clone())));
+        out
+    }
+
+    /// Scans decoded bytes; every match found there points at `region` of the outer buffer.
+    fn push_decoded(
+        &self,
+        decoded: &[u8],
+        region: (usize, usize),
+        encoding: Encoding,
+        depth: usize,
+        out: &mut Vec<RawMatch>,
+    ) -> bool {
+        let inner = self.raw_matches(decoded, depth + 1);
+        let found = !inner.is_empty();
+        out.extend(inner.into_iter().map(|m| RawMatch {
+            start: region.0,
+            end: region.1,
+            encoding,
+            ..m
+        }));
+        found
+    }
+
+    /// Runs one rule's patterns over a window around its anchor hits.
+    fn run_rule(
+        &self,
+        index: usize,
+        text: &[u8],
+        (window_start, window_end): (usize, usize),
+        out: &mut Vec<RawMatch>,
+    ) {
+        let rule = &self.compiled[index];
+        let window = &text[window_start..window_end];
+        for pattern in &rule.patterns {
+            for caps in pattern.captures_iter(window) {
+                let (Some(whole), Some(group)) = (caps.get(0), caps.name(rule.group)) else {
+                    continue;
+                };
+                let (start, end) = (window_start + whole.start(), window_start + whole.end());
+                // A match that ends where the window was cut may be the start of a longer value.
+                if end == window_end && window_end < text.len() {
+                    continue;
+                }
+                let Some(confidence) = self.judge(rule, group.as_bytes()) else {
+                    continue;
+                };
+                let secret_bytes = if rule.judge == JudgeKind::KeyBody {
+                    whole.as_bytes()
+                } else {
+                    group.as_bytes()
+                };
+                let secret = String::from_utf8_lossy(secret_bytes).into_owned();
+                let (start, end) = if rule.judge == JudgeKind::KeyBody {
+                    (start, end)
+                } else {
+                    (window_start + group.start(), window_start + group.end())
+                };
+                out.push(RawMatch {
+                    rule_index: index,
+                    secret,
+                    confidence,
+                    start,
+                    end,
+                    encoding: Encoding::Plain,
+                });
+            }
+        }
+    }
+
+    fn judge(&self, rule: &CompiledRule, value: &[u8]) -> Option<Confidence> {
+        let value = std::str::from_utf8(value).ok()?;
+        let verdict = match rule.judge {
+            JudgeKind::KeyBody => judge_key_body(value, &self.policy.key_body),
+            JudgeKind::Uuid => judge_uuid(value, &self.policy.uuid),
+            JudgeKind::None => Ok(rule.confidence),
+        };
+        verdict.ok().map(|c| c.min(rule.confidence))
+    }
+}
+
+/// Adds 1-based line and character columns, and the inline-allow verdict, to raw matches.
+fn locate(text: &[u8], mut raw: Vec<RawMatch>) -> Vec<SecretMatch> {
+    raw.sort_by_key(|m| (m.start, m.rule_index));
+    let mut line = 1;
+    let mut counted_to = 0;
+    let mut line_start = 0;
+    raw.into_iter()
+        .map(|m| {
+            for newline in memchr::memchr_iter(b'\n', &text[counted_to..m.start]) {
+                line += 1;
+                line_start = counted_to + newline + 1;
+            }
+            counted_to = m.start;
+            let column = char_count(&text[line_start..m.start]) + 1;
+            let end_column = column + char_count(&text[m.start..m.end]).max(1);
+            SecretMatch {
+                rule_index: m.rule_index,
+                secret: m.secret,
+                confidence: m.confidence,
+                line,
+                column,
+                end_column,
+                encoding: m.encoding,
+                allowed_inline: inline_allowed(text, m.start),
+            }
+        })
+        .collect()
+}
+
+/// Characters in UTF-8 text; each invalid byte counts as one.
+fn char_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count()
+}
+
+/// A rule example that did not behave as its rule file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    pub rule_id: String,
+    pub example: String,
+    pub problem: String,
+}
+
+impl Engine {
+    /// Runs every rule's examples (each must give exactly one finding, of that rule) and negative
+    /// examples (each must give none). Used by a unit test and `tuskguard rules check`.
+    pub fn check_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            for example in &rule.examples {
+                let found = self.find_secrets(example.as_bytes());
+                let ok = found.len() == 1 && found[0].rule_index == index;
+                if !ok {
+                    let got: Vec<&str> = found
+                        .iter()
+                        .map(|m| self.rules[m.rule_index].id.as_str())
+                        .collect();
+                    failures.push(ExampleFailure {
+                        rule_id: rule.id.clone(),
+                        example: example.clone(),
+                        problem: format!("expected exactly one {} finding, got {got:?}", rule.id),
+                    });
+                }
+            }
+            for example in &rule.negative_examples {
+                let found = self.find_secrets(example.as_bytes());
+                if !found.is_empty() {
+                    let got: Vec<&str> = found
+                        .iter()
+                        .map(|m| self.rules[m.rule_index].id.as_str())
+                        .collect();
+                    failures.push(ExampleFailure {
+                        rule_id: rule.id.clone(),
+                        example: example.clone(),
+                        problem: format!("negative example matched {got:?}"),
+                    });
+                }
+            }
+        }
+        failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rules::load_rules;
+
+    fn engine() -> Engine {
+        Engine::new(load_rules(&[], &[]).unwrap()).unwrap()
+    }
+
+    fn random_body(seed: u64, len: usize) -> String {
+        const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                BASE62[(state % 62) as usize] as char
+            })
+            .collect()
+    }
+
+    fn live_key(seed: u64) -> String {
+        format!("tsk_{}_{}", "live", random_body(seed, 32))
+    }
+
+    #[test]
+    fn every_rule_example_and_negative_example_holds() {
+        let failures = engine().check_examples();
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn line_and_columns_count_characters() {
+        let key = live_key(1);
+        let text = format!("first\r\nπ = \"{key}\"\n");
+        let found = engine().find_secrets(text.as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].line, found[0].column), (2, 6));
+        assert_eq!(found[0].end_column - found[0].column, key.len());
+        assert_eq!(found[0].secret, key);
+    }
+
+    #[test]
+    fn adjacent_keys_are_each_found_whole() {
+        let (a, b) = (live_key(2), live_key(3));
+        let text = format!("{a},{b}");
+        let found = engine().find_secrets(text.as_bytes());
+        let secrets: Vec<_> = found.iter().map(|m| m.secret.as_str()).collect();
+        assert_eq!(secrets, [a.as_str(), b.as_str()]);
+    }
+
+    #[test]
+    fn encoded_keys_are_found_and_located() {
+        use base64::Engine as _;
+        let key = live_key(4);
+        let engine = engine();
+        let standard = &base64::engine::general_purpose::STANDARD;
+        for lead in ["", "K=", "KEY=", "TUSKY_API_KEY="] {
+            let yaml = format!(
+                "data:\n  key: {}\n",
+                standard.encode(format!("{lead}{key}\n"))
+            );
+            let found = engine.find_secrets(yaml.as_bytes());
+            assert_eq!(found.len(), 1, "{yaml}");
+            assert_eq!(
+                (found[0].line, found[0].column, found[0].encoding),
+                (2, 8, Encoding::Base64)
+            );
+            assert_eq!(found[0].secret, key);
+        }
+        let url = format!("GET /x?k={}", key.replace('_', "%5F"));
+        let found = engine.find_secrets(url.as_bytes());
+        assert_eq!((found.len(), found[0].encoding), (1, Encoding::Percent));
+        assert_eq!(found[0].secret, key);
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(
+                format!("a\r\nk={key}")
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
+            .collect();
+        let found = engine.find_secrets(&utf16);
+        assert_eq!(
+            (found.len(), found[0].line, found[0].encoding),
+            (1, 2, Encoding::Utf16le)
+        );
+        let mut binary = vec![0u8, 159, 146, 150, 255];
+        binary.extend(format!("k={key}").encode_utf16().flat_map(u16::to_le_bytes));
+        binary.extend([0, 0, 7]);
+        let found = engine.find_secrets(&binary);
+        assert_eq!((found.len(), found[0].encoding), (1, Encoding::Utf16le));
+        assert_eq!(found[0].secret, key);
+    }
+
+    #[test]
+    fn keys_planted_in_random_bytes_are_always_found_whole() {
+        let engine = engine();
+        let mut state = 42u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let key = live_key(round);
+            let mut text: Vec<u8> = (0..(next() % 4096)).map(|_| next() as u8).collect();
+            let at = (next() as usize) % (text.len() + 1);
+            let mut planted = key.clone().into_bytes();
+            planted.push(b'"');
+            text.splice(at..at, planted);
+            let found = engine.find_secrets(&text);
+            assert!(
+                found.iter().any(|m| m.secret == key),
+                "round {round}: {:?}",
+                found.iter().map(|m| &m.secret).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_do_not_panic() {
+        let engine = engine();
+        let mut inputs: Vec<Vec<u8>> = vec![
+            vec![],
+            b"tsk_".to_vec(),
+            b"tsk%5F".to_vec(),
+            b"dHNrX2xpdmVf".repeat(5000),
+            b"t\0s\0k\0_\0".repeat(3000),
+            vec![0xFF, 0xFE, 0x00],
+            vec![0xFE, 0xFF],
+            b"TUSKY".repeat(10000),
+        ];
+        let mut state = 7u64;
+        inputs.push(
+            (0..100_000)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect(),
+        );
+        for input in inputs {
+            let _ = engine.find_secrets(&input);
+        }
     }
 }

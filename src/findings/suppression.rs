@@ -25,7 +25,20 @@ pub fn inline_allowed(text: &[u8], offset: usize) -> bool {
     }
     let prev_end = line_start - 1;
     let prev_start = memchr::memrchr(b'\n', &text[..prev_end]).map_or(0, |i| i + 1);
-    memchr::memmem::find(&text[prev_start..prev_end], INLINE_MARKER).is_some()
+    let previous = &text[prev_start..prev_end];
+    // A marker trailing a line of code speaks for that line only; the line before counts when it
+    // is a comment of its own.
+    memchr::memmem::find(previous, INLINE_MARKER).is_some() && is_comment_line(previous)
+}
+
+fn is_comment_line(line: &[u8]) -> bool {
+    const LEADERS: [&[u8]; 10] = [
+        b"#", b"//", b"/*", b"*", b"--", b";", b"<!--", b"%", b"'", b"rem ",
+    ];
+    let trimmed = line.trim_ascii_start();
+    LEADERS.iter().any(|leader| {
+        trimmed.len() >= leader.len() && trimmed[..leader.len()].eq_ignore_ascii_case(leader)
+    })
 }
 
 /// Fingerprints listed in a `.tuskguardignore` file: one per line, `#` starts a comment.

@@ -1,5 +1,6 @@
 //! Where bytes come from: the working tree, the index (staged), and git history.
 
+pub mod progress;
 pub mod tree;
 
 use std::collections::BTreeMap;

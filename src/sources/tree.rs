@@ -4,19 +4,26 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
+use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
 use crate::scanner::Scanner;
 
-/// How reports name a walked path: as given, without a leading `./`.
-pub fn display_path(path: &Path) -> String {
-    let shown = path.strip_prefix(".").unwrap_or(path);
+/// How reports name a walked path: relative to the scan root when there is one directory root
+/// (so reports are the same wherever the tree is checked out), else as given; never with `./`.
+pub fn display_path(path: &Path, root: Option<&Path>) -> String {
+    let shown = root
+        .and_then(|root| path.strip_prefix(root).ok())
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or(path);
+    let shown = shown.strip_prefix(".").unwrap_or(shown);
     shown.to_string_lossy().into_owned()
 }
 
@@ -26,12 +33,15 @@ pub fn scan_tree(
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
+    progress: &Progress,
 ) -> Collector {
+    let started = Instant::now();
     let mut builder = WalkBuilder::new(&roots[0]);
     for root in &roots[1..] {
         builder.add(root);
     }
     let scan_root = roots[0].clone();
+    let relative_root = (roots.len() == 1 && roots[0].is_dir()).then(|| roots[0].clone());
     builder
         .hidden(false)
         .ignore(false)
@@ -52,6 +62,7 @@ pub fn scan_tree(
                 let sender = sender.clone();
                 let mut buffer = Vec::with_capacity(64 * 1024);
                 let scan_root = scan_root.as_path();
+                let relative_root = relative_root.as_deref();
                 Box::new(move |entry| {
                     let entry = match entry {
                         Ok(entry) => entry,
@@ -98,13 +109,21 @@ pub fn scan_tree(
                         };
                         stats.skip(
                             SkipReason::NotAFile,
-                            Some(format!("{}: skipped ({reason})", display_path(path))),
+                            Some(format!(
+                                "{}: skipped ({reason})",
+                                display_path(path, relative_root)
+                            )),
                         );
                         return WalkState::Continue;
                     }
-                    if let Some(occurrences) =
-                        scan_file(path, settings.max_file_size, scanner, stats, &mut buffer)
-                        && sender.send(occurrences).is_err()
+                    if let Some(occurrences) = scan_file(
+                        path,
+                        relative_root,
+                        settings.max_file_size,
+                        scanner,
+                        stats,
+                        &mut buffer,
+                    ) && sender.send(occurrences).is_err()
                     {
                         return WalkState::Quit;
                     }
@@ -112,22 +131,31 @@ pub fn scan_tree(
                 })
             });
         });
-        for occurrences in receiver.iter() {
-            collector.extend(occurrences);
+        let tick = crossbeam_channel::tick(Duration::from_millis(125));
+        loop {
+            crossbeam_channel::select! {
+                recv(receiver) -> message => match message {
+                    Ok(occurrences) => collector.extend(occurrences),
+                    Err(_) => break,
+                },
+                recv(tick) -> _ => progress.update(stats, started.elapsed()),
+            }
         }
     });
+    progress.finish();
     collector
 }
 
 /// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
 pub fn scan_file(
     path: &Path,
+    relative_root: Option<&Path>,
     max_file_size: u64,
     scanner: &Scanner,
     stats: &ScanStats,
     buffer: &mut Vec<u8>,
 ) -> Option<Vec<Occurrence>> {
-    let shown = display_path(path);
+    let shown = display_path(path, relative_root);
     let unreadable = |err: std::io::Error| {
         stats.skip(
             SkipReason::Unreadable,
@@ -155,7 +183,10 @@ pub fn scan_file(
     }
     buffer.clear();
     // `take` bounds the read even if the file grows while we read it.
-    if let Err(err) = (&mut file).take(max_file_size + 1).read_to_end(buffer) {
+    if let Err(err) = (&mut file)
+        .take(max_file_size.saturating_add(1))
+        .read_to_end(buffer)
+    {
         unreadable(err);
         return None;
     }
@@ -163,4 +194,44 @@ pub fn scan_file(
     let result = scanner.scan_blob(&shown, buffer);
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     (!result.occurrences.is_empty()).then_some(result.occurrences)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Summary;
+
+    /// Permissions cannot make a file unreadable for root (CI runs as root), but reading a
+    /// directory as a file fails the same way on every machine.
+    #[test]
+    fn unreadable_input_is_counted_and_named() {
+        let dir = std::env::temp_dir();
+        let scanner = Scanner::builtin().unwrap();
+        let stats = ScanStats::default();
+        let mut buffer = Vec::new();
+        assert!(scan_file(&dir, None, u64::MAX, &scanner, &stats, &mut buffer).is_none());
+        let mut summary = Summary::default();
+        stats.fill(&mut summary);
+        assert_eq!(summary.skipped.get(&SkipReason::Unreadable), Some(&1));
+        assert!(
+            summary.warnings[0].contains("cannot read"),
+            "{:?}",
+            summary.warnings
+        );
+        assert_eq!(summary.files_scanned, 0);
+    }
+
+    #[test]
+    fn display_paths_are_relative_to_a_single_root() {
+        let root = Path::new("/work/repo");
+        assert_eq!(
+            display_path(Path::new("/work/repo/a/b.env"), Some(root)),
+            "a/b.env"
+        );
+        assert_eq!(display_path(Path::new("./a/b.env"), None), "a/b.env");
+        assert_eq!(
+            display_path(Path::new("/work/repo"), Some(root)),
+            "/work/repo"
+        );
+    }
 }
