@@ -10,14 +10,15 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::sarif::UriBase;
 use crate::findings::{Finding, Report, Severity, VerificationStatus};
 
 /// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
 const MAX_ANNOTATED_LOCATIONS: usize = 10;
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let base = std::env::current_dir().ok();
-    write_annotations(report, base.as_deref(), out)?;
+    let base = UriBase::for_report(report);
+    write_annotations(report, &base, out)?;
     let Some(summary_path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
     else {
         return Ok(());
@@ -28,7 +29,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .open(&summary_path)
         .and_then(|mut file| {
             let mut text = Vec::new();
-            write_summary(report, base.as_deref(), &mut text)?;
+            write_summary(report, &base, &mut text)?;
             file.write_all(&text)
         });
     if let Err(err) = appended {
@@ -42,11 +43,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One workflow command per location (up to `MAX_ANNOTATED_LOCATIONS` per finding).
-pub fn write_annotations(
-    report: &Report,
-    base: Option<&Path>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<()> {
     for finding in &report.findings {
         let message = annotation_message(finding);
         let title = format!("{} ({})", finding.title, finding.severity);
@@ -78,7 +75,7 @@ pub fn write_annotations(
 }
 
 /// The step summary: a headline and one row per key.
-pub fn write_summary(report: &Report, base: Option<&Path>, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<()> {
     let findings = &report.findings;
     if findings.is_empty() {
         writeln!(
@@ -187,7 +184,7 @@ fn write_notes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn location_cell(finding: &Finding, base: Option<&Path>) -> String {
+fn location_cell(finding: &Finding, base: &UriBase) -> String {
     let Some(first) = finding.locations.first() else {
         return String::new();
     };
@@ -244,10 +241,9 @@ fn command(severity: Severity) -> &'static str {
     }
 }
 
-/// Annotations need workspace-relative paths; absolute paths under the workspace are shortened.
-fn workspace_path(path: &str, base: Option<&Path>) -> String {
-    base.and_then(|base| Path::new(path).strip_prefix(base).ok())
-        .map_or_else(|| path.to_owned(), |p| p.to_string_lossy().into_owned())
+/// Annotations need workspace-relative paths; an absolute path outside it is shown as is.
+fn workspace_path(path: &str, base: &UriBase) -> String {
+    base.relative_path(path).unwrap_or_else(|| path.to_owned())
 }
 
 /// Workflow command data (the message): `%`, CR and LF.
@@ -343,7 +339,11 @@ mod tests {
 
     fn annotations(report: &Report) -> String {
         let mut out = Vec::new();
-        write_annotations(report, Some(Path::new("/ws")), &mut out).unwrap();
+        let base = UriBase {
+            root: Some(std::path::PathBuf::from("/ws")),
+            prefix: None,
+        };
+        write_annotations(report, &base, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -423,7 +423,7 @@ mod tests {
         let mut out = Vec::new();
         write_summary(
             &report(vec![f, finding("b", Severity::Low)]),
-            None,
+            &UriBase::default(),
             &mut out,
         )
         .unwrap();

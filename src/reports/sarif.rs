@@ -61,21 +61,75 @@ impl Limits {
 pub struct UriBase {
     /// Absolute directory `%SRCROOT%` stands for, when it could be resolved.
     pub root: Option<PathBuf>,
+    /// Put before relative report paths: the scan root's path inside `root` (ends with `/`).
+    pub prefix: Option<String>,
 }
 
 impl UriBase {
-    /// `%SRCROOT%` is the repository for `history` (its paths are repository paths) and the
-    /// current directory otherwise (tree paths are as given, relative to where tuskguard ran),
-    /// so that a scan of a subdirectory still yields repository paths for code scanning.
+    /// Report paths are relative to the scan root (the repository for `history`). When the scan
+    /// root lies inside the current directory, `%SRCROOT%` is the current directory and URIs get
+    /// the scan root's relative path in front: in CI the current directory is the checkout, so
+    /// `tuskguard scan services/api` still yields repository paths that code scanning can place.
     pub fn for_report(report: &Report) -> UriBase {
-        let dir = if report.mode == "history" {
-            Some(PathBuf::from(&report.root))
-        } else {
-            std::env::current_dir().ok()
-        };
-        UriBase {
-            root: dir.and_then(|d| std::fs::canonicalize(d).ok()),
+        let scan_root = Path::new(&report.root);
+        let scan_root = scan_root
+            .is_dir()
+            .then(|| std::fs::canonicalize(scan_root).ok())
+            .flatten();
+        if report.mode == "history" {
+            return UriBase {
+                root: scan_root,
+                prefix: None,
+            };
         }
+        let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+        match (scan_root, cwd) {
+            (Some(root), Some(cwd)) => match root.strip_prefix(&cwd) {
+                Ok(inner) if !inner.as_os_str().is_empty() => UriBase {
+                    prefix: Some(format!("{}/", inner.to_string_lossy())),
+                    root: Some(cwd),
+                },
+                Ok(_) => UriBase {
+                    root: Some(cwd),
+                    prefix: None,
+                },
+                Err(_) => UriBase {
+                    root: Some(root),
+                    prefix: None,
+                },
+            },
+            // A file or several roots: paths are as given, relative to the current directory.
+            (None, cwd) => UriBase {
+                root: cwd,
+                prefix: None,
+            },
+            (Some(root), None) => UriBase {
+                root: Some(root),
+                prefix: None,
+            },
+        }
+    }
+
+    /// A report path relative to `root` (what code scanning and annotations need), or `None`
+    /// for an absolute path outside it.
+    pub fn relative_path(&self, path: &str) -> Option<String> {
+        let normalised = if cfg!(windows) {
+            path.replace('\\', "/")
+        } else {
+            path.to_owned()
+        };
+        let as_path = Path::new(&normalised);
+        if !as_path.is_absolute() {
+            return Some(format!(
+                "{}{normalised}",
+                self.prefix.as_deref().unwrap_or("")
+            ));
+        }
+        let root = self.root.as_ref()?;
+        as_path
+            .strip_prefix(root)
+            .ok()
+            .map(|relative| relative.to_string_lossy().into_owned())
     }
 }
 
@@ -399,24 +453,10 @@ fn location_for(location: &FindingLocation, snippet: Option<&str>, base: &UriBas
 
 /// The URI for a report path and whether it is relative to `%SRCROOT%`.
 pub fn artifact_uri(path: &str, base: &UriBase) -> (String, bool) {
-    let normalised = if cfg!(windows) {
-        path.replace('\\', "/")
-    } else {
-        path.to_owned()
-    };
-    let as_path = Path::new(&normalised);
-    if !as_path.is_absolute() {
-        return (percent_encode_path(&normalised), true);
+    match base.relative_path(path) {
+        Some(relative) => (percent_encode_path(&relative), true),
+        None => (format!("file://{}", percent_encode_path(path)), false),
     }
-    if let Some(root) = &base.root
-        && let Ok(relative) = as_path.strip_prefix(root)
-    {
-        return (percent_encode_path(&relative.to_string_lossy()), true);
-    }
-    (
-        format!("file://{}", percent_encode_path(&normalised)),
-        false,
-    )
 }
 
 fn directory_uri(dir: &Path) -> String {
@@ -601,6 +641,7 @@ mod tests {
     fn sarif_json(report: &Report, limits: &Limits) -> (Value, Vec<String>) {
         let base = UriBase {
             root: Some(PathBuf::from("/work/repo")),
+            prefix: None,
         };
         let output = build(report, &base, limits);
         (serde_json::to_value(&output.log).unwrap(), output.notes)
@@ -736,6 +777,7 @@ mod tests {
     fn hostile_paths_become_valid_relative_uris() {
         let base = UriBase {
             root: Some(PathBuf::from("/work/repo")),
+            prefix: None,
         };
         assert_eq!(
             artifact_uri("dir/a b%#?:,\n.txt", &base),
