@@ -2,4 +2,5 @@
 //! so the repository scans itself clean.
 
 mod helpers;
+mod sarif;
 mod scan;
