@@ -77,8 +77,8 @@ too_shallow() {
 case "$mode" in
 "")
     case "$event" in
-    push | pull_request | pull_request_target) mode=diff ;;
-    *) mode=tree ;;
+    push | pull_request | pull_request_target) mode="diff" ;;
+    *) mode="tree" ;;
     esac
     ;;
 tree | diff | history) ;;
@@ -161,8 +161,8 @@ cmd+=(--format github --sarif-output "$sarif_file" --fail-on "$fail_on")
 [[ -n "$baseline" ]] && cmd+=(--baseline "$baseline")
 [[ "$verify" == true ]] && cmd+=(--verify)
 if [[ -n "$extra_args" ]]; then
-    # Whitespace-separated, no shell evaluation: inputs are data, not code.
-    read -r -a extra <<<"$extra_args"
+    # Split on whitespace (newlines too), no shell evaluation: inputs are data, not code.
+    read -r -d '' -a extra <<<"$extra_args" || true
     cmd+=("${extra[@]}")
 fi
 

@@ -236,7 +236,7 @@ fn pull_request_scans_base_to_head_with_every_input() {
             ("baseline", ".tuskguard-baseline.json"),
             ("verify", "true"),
             ("sarif-file", "out.sarif"),
-            ("args", "--max-file-size 10M  --no-ignore"),
+            ("args", "--max-file-size 10M\n  --no-ignore"),
         ],
         None,
     );
