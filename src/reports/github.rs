@@ -34,7 +34,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         });
     if let Err(err) = appended {
         // The annotations are out; a missing summary must not turn findings into an error.
-        eprintln!(
+        let _ = writeln!(
+            io::stderr(),
             "tuskguard: warning: cannot append the step summary to {} ({err})",
             Path::new(&summary_path).display()
         );

@@ -142,7 +142,8 @@ pub struct SarifOutput {
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let output = build(report, &UriBase::for_report(report), &Limits::CODE_SCANNING);
     for note in &output.notes {
-        eprintln!("tuskguard: warning: {note}");
+        // eprintln! would panic on a closed stderr; a lost warning is the lesser harm.
+        let _ = writeln!(io::stderr(), "tuskguard: warning: {note}");
     }
     serde_json::to_writer(&mut *out, &output.log).map_err(io::Error::other)?;
     writeln!(out)
@@ -183,7 +184,7 @@ pub fn build(report: &Report, base: &UriBase, limits: &Limits) -> SarifOutput {
             trimmed_locations += 1;
         }
         let result = result_for(finding, index, shown, base);
-        let size = serde_json::to_vec(&result).map_or(0, |v| v.len());
+        let size = serialized_len(&result);
         if bytes + size > limits.max_result_bytes {
             notes.push(format!(
                 "SARIF holds {} of {} findings to stay within code scanning's upload size limit; use --format json for all",
@@ -482,6 +483,24 @@ pub fn percent_encode_path(path: &str) -> String {
         }
     }
     out
+}
+
+/// The compact JSON size of `value`, counted without building the text.
+fn serialized_len(value: &impl serde::Serialize) -> usize {
+    struct Counter(usize);
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Serialising these plain structs cannot fail; a failure would only undercount.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 fn commit_json(commit: &CommitRef) -> Value {

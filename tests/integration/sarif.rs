@@ -250,3 +250,43 @@ fn github_format_annotates_and_appends_the_step_summary() {
         assert!(!stdout.contains(key.as_str()) && !summary.contains(key.as_str()));
     }
 }
+
+#[test]
+fn an_unwritable_step_summary_is_a_warning_not_an_error() {
+    let (dir, _) = tree_with_keys();
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("app"))
+        .args(["scan", "legacy", "--format", "github"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "the findings still decide");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot append the step summary"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("::error file=legacy/deploy.sh,"));
+}
+
+#[test]
+fn more_results_than_code_scanning_accepts_are_cut_and_said() {
+    let dir = TempDir::new().unwrap();
+    let keys: String = (0..25_100u64)
+        .map(|seed| format!("k{seed} = {}\n", live_key(1_000_000 + seed)))
+        .collect();
+    dir.child("many.txt").write_str(&keys).unwrap();
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let sarif = json_of(&output);
+    let run = &sarif["runs"][0];
+    assert!(run["properties"]["findings"].as_u64().unwrap() > 25_000);
+    assert_eq!(run["results"].as_array().unwrap().len(), 25_000);
+    assert_eq!(run["properties"]["truncated"], true);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at most 25000 results per run"), "{stderr}");
+}
