@@ -8,6 +8,7 @@ use std::process::Command;
 
 use assert_fs::TempDir;
 use serde_json::{Value, json};
+use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::helpers::*;
 use crate::sarif::assert_valid_sarif;
@@ -450,59 +451,60 @@ fn real_binary_in_tree_mode_writes_sarif_annotations_and_summary() {
     assert!(!sarif_text.contains(&key));
 }
 
-/// The `inputs:` of action.yml, read line by line (two-space keys under `inputs:`).
-fn declared(section: &str) -> BTreeSet<String> {
-    let action = std::fs::read_to_string(repo_file("action.yml")).unwrap();
-    let mut names = BTreeSet::new();
-    let mut inside = false;
-    for line in action.lines() {
-        if !line.starts_with(' ') && !line.is_empty() {
-            inside = line.trim_end() == format!("{section}:");
-            continue;
-        }
-        if inside
-            && let Some(name) = line.strip_prefix("  ")
-            && !name.starts_with(' ')
-            && let Some(name) = name.strip_suffix(':')
-        {
-            names.insert(name.to_owned());
-        }
+/// Parses one YAML document, failing the test with the parser's message.
+fn load_yaml(text: &str, origin: &str) -> Yaml {
+    let mut docs = YamlLoader::load_from_str(text)
+        .unwrap_or_else(|err| panic!("{origin} is not valid YAML: {err}\n{text}"));
+    assert_eq!(docs.len(), 1, "{origin}: one YAML document");
+    docs.remove(0)
+}
+
+fn action_yml() -> Yaml {
+    load_yaml(
+        &std::fs::read_to_string(repo_file("action.yml")).unwrap(),
+        "action.yml",
+    )
+}
+
+/// A scalar as the text GitHub would pass on (`true`, `0`, `"x"` → `true`, `0`, `x`).
+fn scalar(value: &Yaml) -> String {
+    match value {
+        Yaml::String(s) | Yaml::Real(s) => s.clone(),
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Boolean(b) => b.to_string(),
+        other => panic!("not a scalar: {other:?}"),
     }
-    names
+}
+
+fn keys(map: &Yaml) -> BTreeSet<String> {
+    map.as_hash()
+        .map(|hash| hash.keys().map(scalar).collect())
+        .unwrap_or_default()
+}
+
+/// The names declared under `inputs:` or `outputs:` of action.yml.
+fn declared(section: &str) -> BTreeSet<String> {
+    keys(&action_yml()[section])
+}
+
+fn step_with_id<'a>(steps: &'a [Yaml], id: &str) -> &'a Yaml {
+    steps
+        .iter()
+        .find(|step| step["id"].as_str() == Some(id))
+        .unwrap_or_else(|| panic!("no step with id {id}"))
+}
+
+fn step_using<'a>(steps: &'a [Yaml], prefix: &str) -> Option<&'a Yaml> {
+    steps
+        .iter()
+        .find(|step| step["uses"].as_str().is_some_and(|u| u.starts_with(prefix)))
 }
 
 #[test]
 fn action_yml_declares_and_passes_every_input_the_script_reads() {
     let script = std::fs::read_to_string(repo_file("scripts/action-run.sh")).unwrap();
-    let action = std::fs::read_to_string(repo_file("action.yml")).unwrap();
+    let action = action_yml();
     let inputs = declared("inputs");
-    let used: BTreeSet<String> = regex::Regex::new(r"\bINPUT_([A-Z_]+)")
-        .unwrap()
-        .captures_iter(&script)
-        .map(|c| c[1].to_ascii_lowercase().replace('_', "-"))
-        .collect();
-    assert!(used.len() >= 7, "{used:?}");
-    for name in &used {
-        assert!(
-            inputs.contains(name),
-            "the script reads input '{name}' that action.yml lacks"
-        );
-        let mapping = format!("{}: ${{{{ inputs.{name} }}}}", input_env(name));
-        assert!(
-            action.contains(&mapping),
-            "action.yml does not pass '{mapping}'"
-        );
-    }
-    for reference in regex::Regex::new(r"inputs\.([a-z-]+)")
-        .unwrap()
-        .captures_iter(&action)
-    {
-        assert!(
-            inputs.contains(&reference[1]),
-            "action.yml uses undeclared input {}",
-            &reference[1]
-        );
-    }
     for expected in [
         "mode",
         "path",
@@ -515,7 +517,49 @@ fn action_yml_declares_and_passes_every_input_the_script_reads() {
         "args",
     ] {
         assert!(inputs.contains(expected), "missing input {expected}");
+        let input = &action["inputs"][expected];
+        assert!(input["description"].as_str().is_some_and(|d| !d.is_empty()));
     }
+    assert_eq!(scalar(&action["inputs"]["upload-sarif"]["default"]), "true");
+    assert_eq!(scalar(&action["inputs"]["verify"]["default"]), "false");
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let steps = action["runs"]["steps"].as_vec().unwrap();
+
+    let scan = step_with_id(steps, "scan");
+    assert_eq!(
+        scan["run"].as_str(),
+        Some(r#"bash "$GITHUB_ACTION_PATH/scripts/action-run.sh""#)
+    );
+    let used: BTreeSet<String> = regex::Regex::new(r"\bINPUT_([A-Z_]+)")
+        .unwrap()
+        .captures_iter(&script)
+        .map(|c| c[1].to_ascii_lowercase().replace('_', "-"))
+        .collect();
+    assert!(used.len() >= 7, "{used:?}");
+    for name in &used {
+        assert!(
+            inputs.contains(name),
+            "the script reads input '{name}' that action.yml lacks"
+        );
+        assert_eq!(
+            scan["env"][input_env(name).as_str()].as_str(),
+            Some(format!("${{{{ inputs.{name} }}}}").as_str()),
+            "the scan step must pass input '{name}' as {}",
+            input_env(name)
+        );
+    }
+    let action_text = std::fs::read_to_string(repo_file("action.yml")).unwrap();
+    for reference in regex::Regex::new(r"inputs\.([a-z-]+)")
+        .unwrap()
+        .captures_iter(&action_text)
+    {
+        assert!(
+            inputs.contains(&reference[1]),
+            "action.yml uses undeclared input {}",
+            &reference[1]
+        );
+    }
+
     assert_eq!(
         declared("outputs"),
         BTreeSet::from(["findings".to_owned(), "sarif-file".to_owned()])
@@ -523,24 +567,40 @@ fn action_yml_declares_and_passes_every_input_the_script_reads() {
     for output in ["findings", "sarif-file", "mode"] {
         assert!(script.contains(&format!("set_output {output} ")));
     }
-    assert!(action.contains("using: composite"));
-    assert!(action.contains(
+    assert!(step_using(steps, "actions/cache@").is_some());
+    let install = steps
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Install tuskguard"))
+        .unwrap();
+    assert!(install["run"].as_str().unwrap().contains(
         r#"cargo install --locked --root "$TUSKGUARD_ROOT" --path "$GITHUB_ACTION_PATH""#
     ));
-    assert!(action.contains("uses: actions/cache@"));
-    assert!(action.contains("uses: github/codeql-action/upload-sarif@v3"));
-    assert!(action.contains(r#"bash "$GITHUB_ACTION_PATH/scripts/action-run.sh""#));
+    let upload = step_using(steps, "github/codeql-action/upload-sarif@v3").unwrap();
+    assert!(upload["if"].as_str().unwrap().contains("always()"));
+    assert!(
+        upload["if"]
+            .as_str()
+            .unwrap()
+            .contains("inputs.upload-sarif == 'true'")
+    );
+    assert_eq!(
+        upload["with"]["sarif_file"].as_str(),
+        Some("${{ steps.scan.outputs.sarif-file }}")
+    );
 }
 
-/// ```yaml blocks of the README.
-fn readme_yaml_blocks() -> Vec<String> {
+/// The ```yaml blocks of the README, each parsed.
+fn readme_yaml_blocks() -> Vec<Yaml> {
     let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in readme.lines() {
         match (&mut current, line.trim_start()) {
             (None, "```yaml") => current = Some(String::new()),
-            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(_), "```") => {
+                let text = current.take().unwrap();
+                blocks.push(load_yaml(&text, "a README yaml block"));
+            }
             (Some(block), _) => {
                 block.push_str(line);
                 block.push('\n');
@@ -551,91 +611,113 @@ fn readme_yaml_blocks() -> Vec<String> {
     blocks
 }
 
-/// The `with:` inputs of the step that uses the action, and its indentation-based extent.
-fn action_step_inputs(workflow: &str) -> Option<Vec<(String, String)>> {
-    let lines: Vec<&str> = workflow.lines().collect();
-    let uses = lines.iter().position(|l| {
-        l.trim_start()
-            .trim_start_matches("- ")
-            .starts_with("uses: tuskguard/tuskguard@")
-    })?;
-    let with = lines[uses..]
-        .iter()
-        .position(|l| l.trim() == "with:")
-        .map(|i| i + uses)?;
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let with_indent = indent(lines[with]);
-    let mut inputs = Vec::new();
-    for line in &lines[with + 1..] {
-        if line.trim().is_empty() || indent(line) <= with_indent {
-            break;
-        }
-        let (key, value) = line.trim().split_once(':').unwrap();
-        inputs.push((
-            key.trim().to_owned(),
-            value.trim().trim_matches('"').to_owned(),
-        ));
-    }
-    Some(inputs)
+/// Every step of every job of a workflow.
+fn workflow_steps(workflow: &Yaml) -> Vec<&Yaml> {
+    workflow["jobs"]
+        .as_hash()
+        .map(|jobs| {
+            jobs.values()
+                .filter_map(|job| job["steps"].as_vec())
+                .flatten()
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
 fn readme_workflows_use_only_declared_inputs_and_run_as_written() {
     let blocks = readme_yaml_blocks();
-    let workflows: Vec<&String> = blocks
+    let workflows: Vec<&Yaml> = blocks
         .iter()
-        .filter(|b| b.contains("uses: tuskguard/tuskguard@"))
+        .filter(|b| {
+            workflow_steps(b).iter().any(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("tuskguard/tuskguard@"))
+            })
+        })
         .collect();
-    assert!(
-        workflows.len() >= 2,
-        "code scanning and PR gating workflows"
-    );
+    assert_eq!(workflows.len(), 2, "code scanning and PR gating workflows");
     let inputs = declared("inputs");
     let sandbox = Sandbox::new();
     let (repo, ids) = sandbox.repo_with_commits();
     for workflow in workflows {
-        let with = action_step_inputs(workflow).expect("a with: block");
-        let tree = with.iter().any(|(n, v)| n == "mode" && v == "tree");
-        assert!(
-            tree || workflow.contains("fetch-depth: 0"),
-            "diff and history need the full history: {workflow}"
-        );
+        let steps = workflow_steps(workflow);
+        let action_step = steps
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("tuskguard/tuskguard@"))
+            })
+            .unwrap();
+        let with: Vec<(String, String)> = action_step["with"]
+            .as_hash()
+            .expect("a with: block")
+            .iter()
+            .map(|(k, v)| (scalar(k), scalar(v)))
+            .collect();
         for (name, _) in &with {
             assert!(
                 inputs.contains(name),
                 "README uses undeclared input '{name}'"
             );
         }
-        let uploads = with
+        let input = |name: &str| {
+            with.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let checkout = steps
             .iter()
-            .all(|(name, value)| name != "upload-sarif" || value == "true");
-        if uploads {
-            assert!(workflow.contains("security-events: write"), "{workflow}");
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+            })
+            .expect("a checkout step");
+        if input("mode") != Some("tree") {
+            assert_eq!(
+                checkout["with"]["fetch-depth"].as_i64(),
+                Some(0),
+                "diff and history need the full history"
+            );
         }
-        // Run the script with exactly these inputs, as the action would.
-        let script_inputs: Vec<(&str, &str)> = with
-            .iter()
-            .filter(|(name, _)| !matches!(name.as_str(), "upload-sarif" | "version"))
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let (event, payload) = if workflow.contains("pull_request") {
+        if input("upload-sarif").unwrap_or("true") == "true" {
+            assert_eq!(
+                workflow["permissions"]["security-events"].as_str(),
+                Some("write"),
+                "uploading SARIF needs security-events: write"
+            );
+        }
+        // Run the script with exactly these inputs, for the workflow's own trigger.
+        let triggers = keys(&workflow["on"]);
+        let (event, payload) = if triggers.contains("pull_request") {
             (
                 "pull_request",
                 json!({"pull_request": {"base": {"sha": ids[0]}, "head": {"sha": ids[2]}}}),
             )
         } else {
+            assert!(triggers.contains("push"), "{triggers:?}");
             ("push", json!({"before": ids[0], "after": ids[2]}))
         };
+        let script_inputs: Vec<(&str, &str)> = with
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "upload-sarif" | "version"))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
         let outcome = sandbox.run(&repo, event, &payload, &script_inputs, None);
-        assert_eq!(outcome.status, 1, "{workflow}\n{}", outcome.stderr);
+        assert_eq!(outcome.status, 1, "{}", outcome.stderr);
         let args = outcome.args.unwrap();
-        for (name, value) in &with {
-            match name.as_str() {
-                "baseline" => assert!(args.windows(2).any(|w| w == ["--baseline", value])),
-                "fail-on" => assert!(args.windows(2).any(|w| w == ["--fail-on", value])),
-                "mode" if value == "tree" => assert_eq!(args[0], "scan"),
-                _ => {}
-            }
+        if let Some(baseline) = input("baseline") {
+            assert!(args.windows(2).any(|w| w == ["--baseline", baseline]));
+        }
+        if let Some(fail_on) = input("fail-on") {
+            assert!(args.windows(2).any(|w| w == ["--fail-on", fail_on]));
+        }
+        match input("mode") {
+            Some("tree") => assert_eq!(args[0], "scan"),
+            _ => assert!(args.windows(2).any(|w| w[0] == "--since")),
         }
     }
 }
@@ -645,19 +727,27 @@ fn readme_pre_commit_snippet_names_a_real_hook_and_help_anchors_exist() {
     let blocks = readme_yaml_blocks();
     let snippet = blocks
         .iter()
-        .find(|b| b.contains("repo: https://github.com/tuskguard/tuskguard"))
+        .find(|b| !b["repos"].is_badvalue())
         .expect("a pre-commit snippet in the README");
-    let id = snippet
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("- id: "))
-        .expect("a hook id")
-        .trim();
+    let repo = &snippet["repos"][0];
+    assert_eq!(
+        repo["repo"].as_str(),
+        Some("https://github.com/tuskguard/tuskguard")
+    );
+    let id = repo["hooks"][0]["id"].as_str().expect("a hook id");
     let hooks = repo_file(".pre-commit-hooks.yaml");
     if hooks.exists() {
-        let hooks = std::fs::read_to_string(hooks).unwrap();
+        let hooks = load_yaml(
+            &std::fs::read_to_string(hooks).unwrap(),
+            ".pre-commit-hooks.yaml",
+        );
         assert!(
-            hooks.contains(&format!("- id: {id}\n")),
-            "hook '{id}' not offered"
+            hooks
+                .as_vec()
+                .unwrap()
+                .iter()
+                .any(|hook| hook["id"].as_str() == Some(id)),
+            "hook '{id}' is not offered by .pre-commit-hooks.yaml"
         );
     } else {
         assert_eq!(id, "tuskguard");
