@@ -94,6 +94,8 @@ scope=""
 if [[ "$mode" == diff ]]; then
     git -C "$scan_path" rev-parse --git-dir >/dev/null 2>&1 ||
         fail "mode: diff needs a git checkout at '$scan_path'; use mode: tree for a plain directory."
+    command -v python3 >/dev/null ||
+        fail "mode: diff reads the event payload with python3, which is not on PATH."
     case "$event" in
     push)
         before="$(event_field before)"
