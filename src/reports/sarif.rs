@@ -937,6 +937,17 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_links_to_a_documented_anchor() {
+        for kind in [
+            FindingKind::Secret,
+            FindingKind::EnvNotIgnored,
+            FindingKind::BroadScope,
+        ] {
+            assert!(HELP_ANCHORS.contains(&KindHelp::of(kind).anchor), "{kind}");
+        }
+    }
+
+    #[test]
     fn severity_maps_to_level_and_score() {
         assert_eq!(level(Severity::High), ResultLevel::Error);
         assert_eq!(level(Severity::Low), ResultLevel::Note);

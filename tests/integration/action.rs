@@ -346,6 +346,28 @@ fn shallow_checkout_fails_loudly_with_the_fetch_depth_fix() {
         assert!(outcome.summary.contains("fetch-depth: 0"));
         assert_eq!(outcome.output("exit-code"), "2");
     }
+    // A clone deep enough for the pushed range is fine, shallow or not.
+    let deeper = sandbox.path("deeper");
+    git(
+        sandbox.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "2",
+            &format!("file://{}", repo.display()),
+            deeper.to_str().unwrap(),
+        ],
+    );
+    let outcome = sandbox.run(
+        &deeper,
+        "push",
+        &json!({"before": ids[1], "after": ids[2]}),
+        &[],
+        None,
+    );
+    assert_eq!(outcome.status, 1, "{}", outcome.stderr);
+    assert_eq!(outcome.output("range"), format!("{}..{}", ids[1], ids[2]));
     // The same shallow clone is fine for what it does hold: the last commit alone.
     let outcome = sandbox.run(
         &shallow,
