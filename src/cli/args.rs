@@ -82,6 +82,10 @@ pub struct OutputArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Also write a SARIF report to FILE, whatever --format says (CI: annotations and SARIF from
+    /// one run).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_output: Option<PathBuf>,
 }
 
 /// What is scanned and which suppressions apply; shared by `scan`, `history` and `baseline`.

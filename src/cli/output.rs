@@ -95,6 +95,10 @@ pub fn finish_with(
         quiet,
         verbose,
     };
+    // First, so that a reader closing stdout early cannot cost the CI its SARIF file.
+    if let Some(sarif_path) = &output.sarif_output {
+        write_to(Some(sarif_path), |out| reports::sarif::write(report, out))?;
+    }
     let written = write_to(output.output.as_deref(), |out| {
         reports::write_report(report, output.format, &options, out)
     });

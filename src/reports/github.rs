@@ -1,9 +1,458 @@
-//! `--format github`: workflow annotations and a step summary.
+//! `--format github`: workflow commands that GitHub Actions turns into annotations
+//! (`::error file=…,line=…::message`), and a Markdown table appended to `$GITHUB_STEP_SUMMARY`
+//! when that variable is set.
+//!
+//! CI logs and summaries are often public, so this format never shows a full key, not even with
+//! `--show-secrets`. File names are data: escaping keeps a hostile name from ending a property,
+//! starting a new workflow command or injecting Markdown.
 
+use std::fs::OpenOptions;
 use std::io::{self, Write};
+use std::path::Path;
 
-use crate::findings::Report;
+use super::sarif::UriBase;
+use crate::findings::{Finding, Report, Severity, VerificationStatus};
 
-pub fn write(_report: &Report, _out: &mut dyn Write) -> io::Result<()> {
-    Err(io::Error::other("--format github is not available yet"))
+/// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
+const MAX_ANNOTATED_LOCATIONS: usize = 10;
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let base = UriBase::for_report(report);
+    write_annotations(report, &base, out)?;
+    let Some(summary_path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+    else {
+        return Ok(());
+    };
+    let appended = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&summary_path)
+        .and_then(|mut file| {
+            let mut text = Vec::new();
+            write_summary(report, &base, &mut text)?;
+            file.write_all(&text)
+        });
+    if let Err(err) = appended {
+        // The annotations are out; a missing summary must not turn findings into an error.
+        let _ = writeln!(
+            io::stderr(),
+            "tuskguard: warning: cannot append the step summary to {} ({err})",
+            Path::new(&summary_path).display()
+        );
+    }
+    Ok(())
+}
+
+/// One workflow command per location (up to `MAX_ANNOTATED_LOCATIONS` per finding).
+pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<()> {
+    for finding in &report.findings {
+        let message = annotation_message(finding);
+        let title = format!("{} ({})", finding.title, finding.severity);
+        for location in finding.locations.iter().take(MAX_ANNOTATED_LOCATIONS) {
+            let line = location.line.max(1);
+            let column = location.column.max(1);
+            let end_column = location.end_column.max(column + 1);
+            writeln!(
+                out,
+                "::{} file={},line={line},endLine={line},col={column},endColumn={end_column},title={}::{}",
+                command(finding.severity),
+                escape_property(&workspace_path(&location.path, base)),
+                escape_property(&title),
+                escape_data(&message)
+            )?;
+        }
+    }
+    let total = report.findings.len();
+    if total == 0 {
+        writeln!(out, "tuskguard: no findings")?;
+    } else {
+        writeln!(
+            out,
+            "tuskguard: {total} finding{} (see the annotations and the job summary)",
+            if total == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(())
+}
+
+/// The step summary: a headline and one row per key.
+pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<()> {
+    let findings = &report.findings;
+    if findings.is_empty() {
+        writeln!(
+            out,
+            "### tuskguard ({}): no findings\n\nScanned {} files.\n",
+            report.mode, report.summary.files_scanned
+        )?;
+        return write_notes(report, out);
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|sev| {
+            report
+                .summary
+                .by_severity
+                .get(sev)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{n} {sev}"))
+        })
+        .collect();
+    writeln!(
+        out,
+        "### tuskguard ({}): {} finding{}{}\n",
+        report.mode,
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" },
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        }
+    )?;
+    let verified = findings.iter().any(|f| f.verification.is_some());
+    let history = findings.iter().any(|f| f.history.is_some());
+    let mut header = vec!["Severity", "Finding", "Key", "Location"];
+    if history {
+        header.push("First commit");
+    }
+    if verified {
+        header.push("Live");
+    }
+    writeln!(out, "| {} |", header.join(" | "))?;
+    writeln!(out, "|{}", " --- |".repeat(header.len()))?;
+    for finding in findings {
+        let mut cells = vec![
+            finding.severity.to_string(),
+            format!(
+                "{} ({})",
+                escape_cell(&finding.title),
+                escape_cell(&finding.rule_id)
+            ),
+            finding
+                .secret
+                .as_ref()
+                .map_or_else(|| "—".to_owned(), |s| escape_cell(&s.redacted)),
+            location_cell(finding, base),
+        ];
+        if history {
+            cells.push(finding.history.as_ref().map_or_else(
+                || "—".to_owned(),
+                |h| {
+                    let mut cell = format!(
+                        "{} by {} on {}",
+                        escape_cell(short_id(&h.introduced.id)),
+                        escape_cell(&h.introduced.author),
+                        escape_cell(&h.introduced.time)
+                    );
+                    if !h.present_at_head {
+                        cell.push_str(" (gone from HEAD, still in history)");
+                    }
+                    cell
+                },
+            ));
+        }
+        if verified {
+            cells.push(finding.verification.as_ref().map_or_else(
+                || "not checked".to_owned(),
+                |v| {
+                    match v.status {
+                        VerificationStatus::Live => "**LIVE**",
+                        VerificationStatus::NotLive => "not live",
+                        VerificationStatus::Unknown => "unknown",
+                    }
+                    .to_owned()
+                },
+            ));
+        }
+        writeln!(out, "| {} |", cells.join(" | "))?;
+    }
+    writeln!(out)?;
+    write_notes(report, out)
+}
+
+fn write_notes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let skipped: u64 = report.summary.skipped.values().sum();
+    if skipped > 0 {
+        writeln!(out, "{skipped} input(s) were skipped (see the job log).\n")?;
+    }
+    let suppressed = report.summary.suppressed.total();
+    if suppressed > 0 {
+        writeln!(
+            out,
+            "{suppressed} finding(s) suppressed (inline, .tuskguardignore, baseline or config).\n"
+        )?;
+    }
+    Ok(())
+}
+
+fn location_cell(finding: &Finding, base: &UriBase) -> String {
+    let Some(first) = finding.locations.first() else {
+        return String::new();
+    };
+    let mut cell = format!(
+        "{}:{}",
+        escape_cell(&workspace_path(&first.path, base)),
+        first.line
+    );
+    if finding.locations.len() > 1 {
+        cell.push_str(&format!(" (+{} more)", finding.locations.len() - 1));
+    }
+    cell
+}
+
+fn annotation_message(finding: &Finding) -> String {
+    let mut text = finding.title.clone();
+    if let Some(secret) = &finding.secret {
+        text.push_str(&format!(": {} ({} chars)", secret.redacted, secret.length));
+    }
+    text.push('.');
+    if let Some(verification) = &finding.verification {
+        text.push_str(match verification.status {
+            VerificationStatus::Live => " The key is LIVE.",
+            VerificationStatus::NotLive => " The key is not live.",
+            VerificationStatus::Unknown => " Liveness unknown.",
+        });
+    }
+    if let Some(history) = &finding.history {
+        text.push_str(&format!(
+            " Introduced in commit {} by {} on {}.",
+            short_id(&history.introduced.id),
+            history.introduced.author,
+            history.introduced.time
+        ));
+    }
+    if finding.locations.len() > MAX_ANNOTATED_LOCATIONS {
+        text.push_str(&format!(
+            " Also at {} more locations (--format json lists all).",
+            finding.locations.len() - MAX_ANNOTATED_LOCATIONS
+        ));
+    }
+    text.push_str(&format!(
+        "\n{}\n[{}] fingerprint {}",
+        finding.remediation, finding.rule_id, finding.fingerprint
+    ));
+    text
+}
+
+fn command(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "notice",
+    }
+}
+
+/// Annotations need workspace-relative paths; an absolute path outside it is shown as is.
+fn workspace_path(path: &str, base: &UriBase) -> String {
+    base.relative_path(path).unwrap_or_else(|| path.to_owned())
+}
+
+/// Workflow command data (the message): `%`, CR and LF.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Workflow command property values: data escaping plus `:` and `,`, which end a property.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One Markdown table cell: no line breaks, no column breaks, no markup or HTML from file names.
+pub fn escape_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '+'
+            | '!' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{
+        CommitRef, Confidence, FindingKind, HistoryInfo, Location, SecretInfo, Summary, ToolInfo,
+        Verification,
+    };
+
+    fn sample_location(path: &str) -> Location {
+        Location {
+            path: path.to_owned(),
+            line: 7,
+            column: 3,
+            end_column: 44,
+            encoding: crate::findings::Encoding::Plain,
+            commit: None,
+        }
+    }
+
+    fn finding(path: &str, severity: Severity) -> Finding {
+        Finding {
+            rule_id: "tusky-live-key".to_owned(),
+            kind: FindingKind::Secret,
+            severity,
+            confidence: Confidence::High,
+            title: "Tusky production API key".to_owned(),
+            remediation: "Revoke it.".to_owned(),
+            fingerprint: "fp1".to_owned(),
+            secret: Some(SecretInfo {
+                redacted: "tsk_live_9fK2…".to_owned(),
+                length: 41,
+                value: Some("FULL-KEY-SENTINEL".to_owned()),
+            }),
+            locations: vec![sample_location(path)],
+            history: None,
+            verification: None,
+            secret_value: None,
+        }
+    }
+
+    fn report(findings: Vec<Finding>) -> Report {
+        let mut summary = Summary::default();
+        for f in &findings {
+            *summary.by_severity.entry(f.severity).or_default() += 1;
+        }
+        summary.findings = findings.len();
+        Report {
+            version: 1,
+            tool: ToolInfo::default(),
+            mode: "scan".to_owned(),
+            root: ".".to_owned(),
+            findings,
+            summary,
+        }
+    }
+
+    fn annotations(report: &Report) -> String {
+        let mut out = Vec::new();
+        let base = UriBase {
+            root: Some(std::path::PathBuf::from("/ws")),
+            prefix: None,
+        };
+        write_annotations(report, &base, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escaping_follows_the_workflow_command_rules() {
+        assert_eq!(escape_data("50% a\r\nb: c,d"), "50%25 a%0D%0Ab: c,d");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn annotation_has_position_title_and_no_full_key() {
+        let text = annotations(&report(vec![finding("/ws/src/a.rs", Severity::Critical)]));
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with(
+                "::error file=src/a.rs,line=7,endLine=7,col=3,endColumn=44,title=Tusky production API key (critical)::Tusky production API key: tsk_live_9fK2…"
+            ),
+            "{first}"
+        );
+        assert!(first.contains("%0ARevoke it."));
+        assert!(!text.contains("FULL-KEY-SENTINEL"));
+    }
+
+    #[test]
+    fn hostile_file_name_cannot_forge_a_command() {
+        let hostile = "x,line=1::\n::error file=evil::pwned%.txt";
+        let text = annotations(&report(vec![finding(hostile, Severity::Medium)]));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            2,
+            "one annotation and the closing line: {text}"
+        );
+        assert!(lines[0].starts_with(
+            "::warning file=x%2Cline=1%3A%3A%0A%3A%3Aerror file=evil%3A%3Apwned%25.txt,line=7,"
+        ));
+    }
+
+    #[test]
+    fn severity_picks_the_command() {
+        let text = annotations(&report(vec![
+            finding("a", Severity::High),
+            finding("b", Severity::Medium),
+            finding("c", Severity::Low),
+            finding("d", Severity::Info),
+        ]));
+        let commands: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("::"))
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(commands, ["error", "warning", "notice", "notice"]);
+    }
+
+    #[test]
+    fn summary_has_one_row_per_key_with_commit_and_live_status() {
+        let mut f = finding("conf|ig\n.env", Severity::Critical);
+        f.locations.push(sample_location("other"));
+        f.history = Some(HistoryInfo {
+            introduced: CommitRef {
+                id: "0123456789abcdef0123".to_owned(),
+                author: "Ada".to_owned(),
+                email: "ada@example.com".to_owned(),
+                time: "2024-01-02T03:04:05Z".to_owned(),
+                summary: "s".to_owned(),
+            },
+            present_at_head: false,
+            in_working_tree: None,
+            refs: vec![],
+            pushed: false,
+        });
+        f.verification = Some(Verification {
+            status: VerificationStatus::Live,
+            reason: None,
+            scopes: None,
+            revocation: None,
+        });
+        let mut out = Vec::new();
+        write_summary(
+            &report(vec![f, finding("b", Severity::Low)]),
+            &UriBase::default(),
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("2 findings (1 critical, 1 low)"), "{text}");
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.contains("---"))
+            .collect();
+        assert_eq!(rows.len(), 3, "header + one row per key: {text}");
+        assert!(rows[0].contains("First commit") && rows[0].contains("Live"));
+        assert!(
+            rows[1].contains("conf\\|ig .env:7 (+1 more)"),
+            "{}",
+            rows[1]
+        );
+        assert!(rows[1].contains("0123456789ab by Ada"));
+        assert!(rows[1].contains("**LIVE**"));
+        assert!(rows[2].contains("not checked"));
+        assert!(!text.contains("FULL-KEY-SENTINEL"));
+        for row in rows {
+            assert_eq!(row.matches(" | ").count(), 5, "{row}");
+        }
+    }
+
+    #[test]
+    fn cells_neutralise_markdown_and_html() {
+        assert_eq!(escape_cell("[x](y) <b>&"), "\\[x\\]\\(y\\) \\<b\\>&amp;");
+    }
 }
