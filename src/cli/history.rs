@@ -1,6 +1,7 @@
 //! `tuskguard history`: every blob reachable from every ref, once, with the commit that
 //! introduced each key.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,9 +13,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::args::{Format, GlobalArgs, HistoryArgs};
 use super::output::ExitStatus;
 use super::scan::{build_report, emit, prepare};
+use crate::findings::FindingKind;
 use crate::findings::collect::Collector;
 use crate::sources::ScanStats;
-use crate::sources::history::{HistoryScope, scan_history};
+use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 
 pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     let started = Instant::now();
@@ -47,7 +49,8 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         &progress,
     );
     progress.finish_and_clear();
-    let scan = scan?;
+    let mut scan = scan?;
+    drop_past_scope_requests(&mut scan, &stats);
     let mut collector = Collector::new();
     collector.extend(scan.occurrences);
     let mut report = build_report(
@@ -64,6 +67,31 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         finding.history = scan.history.get(&finding.fingerprint).cloned();
     }
     emit(global, &report, &args.output)
+}
+
+/// The audit is about what leaked. A key-creation request that is gone from HEAD leaks nothing and
+/// no longer creates keys, so only requests still at HEAD are reported (with the commit that
+/// introduced them, which is what a diff-mode CI run needs); the rest are counted and said.
+fn drop_past_scope_requests(scan: &mut HistoryScan, stats: &ScanStats) {
+    let mut gone = HashSet::new();
+    scan.occurrences.retain(|occurrence| {
+        let past = occurrence.kind == FindingKind::BroadScope
+            && scan
+                .history
+                .get(occurrence.fingerprint.as_str())
+                .is_some_and(|info| !info.present_at_head);
+        if past {
+            gone.insert(occurrence.fingerprint.as_str().to_owned());
+        }
+        !past
+    });
+    if !gone.is_empty() {
+        stats.warn(format!(
+            "{} over-broad key-creation request(s) exist only in past commits and are not reported \
+             (they are no longer in the code; `tuskguard scan` lints what is there now)",
+            gone.len()
+        ));
+    }
 }
 
 /// A progress bar for people watching a terminal; hidden in CI, pipes and machine formats.

@@ -297,15 +297,16 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Reads after a count of any size ("1 unreadable", "60 under a config allow-listed path").
     pub fn describe(self) -> &'static str {
         match self {
             SkipReason::TooLarge => "over --max-file-size",
             SkipReason::Unreadable => "unreadable",
-            SkipReason::SymlinkLoop => "symlink loop",
-            SkipReason::NotAFile => "not a regular file",
-            SkipReason::LfsPointer => "git LFS pointer (content not in the repo)",
-            SkipReason::CorruptObject => "corrupt git object",
-            SkipReason::ConfigAllowed => "allow-listed path in config",
+            SkipReason::SymlinkLoop => "in a symlink loop",
+            SkipReason::NotAFile => "not regular file(s)",
+            SkipReason::LfsPointer => "git LFS pointer(s) (content not in the repo)",
+            SkipReason::CorruptObject => "corrupt git object(s)",
+            SkipReason::ConfigAllowed => "under a config allow-listed path",
         }
     }
 }

@@ -554,3 +554,41 @@ fn history_from_a_linked_worktree_sees_every_ref() {
     assert_eq!(side["history"]["present_at_head"], true);
     assert_eq!(side["history"]["in_working_tree"], true);
 }
+
+#[test]
+fn scope_requests_are_reported_while_at_head_and_counted_once_gone() {
+    // Spelled in pieces so this repository's own source holds no key-creation request.
+    let request = |scopes: &str| {
+        format!(
+            "await fetch(API + '/v2/{}', {{ method: 'POST', body: JSON.stringify({{ name: 'ci'{scopes} }}) }});\n",
+            ["api", "keys"].join("-")
+        )
+    };
+    let repo = new_repo();
+    let gone = write_commit(repo.path(), "old.js", &request(""), "admin key, removed later");
+    std::fs::remove_file(repo.path().join("old.js")).unwrap();
+    commit_all(repo.path(), "drop old.js");
+    let kept = write_commit(
+        repo.path(),
+        "keep.js",
+        &request(", scopes: null"),
+        "admin key, still here",
+    );
+
+    let (code, report, stderr) = audit(repo.path(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let broad: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "broad-scope")
+        .collect();
+    assert_eq!(broad.len(), 1, "{report:#}");
+    assert_eq!(broad[0]["locations"][0]["path"], "keep.js");
+    assert_eq!(broad[0]["history"]["introduced"]["id"], kept.as_str());
+    assert!(!report.to_string().contains(&gone));
+    assert!(
+        stderr.contains("1 over-broad key-creation request(s) exist only in past commits"),
+        "{stderr}"
+    );
+}
