@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::args::{Format, GlobalArgs, HistoryArgs};
 use super::output::ExitStatus;
 use super::scan::{build_report, emit, prepare};
+use super::verify::OnlineStep;
 use crate::findings::FindingKind;
 use crate::findings::collect::Collector;
 use crate::sources::ScanStats;
@@ -32,6 +33,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     })?;
     // Bare repositories have no working tree: the config then comes only from --config.
     let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    let online = OnlineStep::new(&args.scan, &args.output, None)?;
     let prepared = prepare(&args.scan, &root)?;
     let stats = ScanStats::default();
     let scope = HistoryScope {
@@ -66,6 +68,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     for finding in &mut report.findings {
         finding.history = scan.history.get(&finding.fingerprint).cloned();
     }
+    online.run(global, &mut report)?;
     emit(global, &report, &args.output)
 }
 

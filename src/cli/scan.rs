@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use super::args::{Format, GlobalArgs, OutputArgs, ScanArgs, ScanOptions};
 use super::output::{ExitStatus, finish_with};
+use super::verify::OnlineStep;
 use crate::config::{ConfigFile, ScanSettings};
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
@@ -32,28 +33,13 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
             bail!("{}: no such file or directory", root.display());
         }
     }
-    // Validated before scanning: a bad --api-url fails fast (exit 2), not after a long scan.
-    let api = if args.scan.verify {
-        Some(super::verify::ApiRun::new(&args.scan.api, &args.output)?)
-    } else {
-        super::verify::refuse_fail_on_live_without_verify(&args.output)?;
-        None
-    };
+    let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
     let progress = Progress::new(
         args.output.format == Format::Text && args.output.output.is_none() && !global.quiet,
         "scanning",
     );
     let mut report = scan_paths(&roots, &args.scan, args.output.show_secrets, &progress)?;
-    if let Some(mut api) = api {
-        api.verify(global, &mut report)?;
-        if args.revoke {
-            let consent = super::verify::Consent::ask_if_needed(args.yes, false);
-            let summary = api.revoke(global, &mut report, consent)?;
-            if !global.quiet {
-                let _ = summary.write(&mut std::io::stderr().lock());
-            }
-        }
-    }
+    online.run(global, &mut report)?;
     emit(global, &report, &args.output)
 }
 

@@ -9,6 +9,7 @@ use git2::Repository;
 use super::args::{Format, GlobalArgs, ScanArgs};
 use super::output::ExitStatus;
 use super::scan::{build_report, emit, prepare};
+use super::verify::OnlineStep;
 use crate::findings::collect::Collector;
 use crate::sources::ScanStats;
 use crate::sources::staged::{BLOCKED_COMMIT_HELP, scan_staged};
@@ -24,6 +25,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         .workdir()
         .map(|w| w.to_path_buf())
         .context("--staged needs a repository with a working tree (this one is bare)")?;
+    let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
     let prepared = prepare(&args.scan, &root)?;
     let stats = ScanStats::default();
     let occurrences = scan_staged(
@@ -35,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     )?;
     let mut collector = Collector::new();
     collector.extend(occurrences);
-    let report = build_report(
+    let mut report = build_report(
         "scan --staged",
         &root,
         collector,
@@ -44,6 +46,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         started,
         args.output.show_secrets,
     );
+    online.run(global, &mut report)?;
     let status = emit(global, &report, &args.output)?;
     if status == ExitStatus::Findings && args.output.format == Format::Text && !global.quiet {
         let _ = writeln!(std::io::stderr(), "{BLOCKED_COMMIT_HELP}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, VerifyArgs};
+use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, ScanOptions, VerifyArgs};
 use super::output::{ExitStatus, FailOn, finish_with, parse_fail_on, use_color, write_to};
 use crate::findings::{
     REPORT_VERSION, Report, Revocation, RevocationOutcome, SecretValue, VerificationStatus,
@@ -67,6 +67,43 @@ pub fn refuse_fail_on_live_without_verify(output: &OutputArgs) -> Result<()> {
         bail!("--fail-on live needs --verify (otherwise no key is ever known to be live)");
     }
     Ok(())
+}
+
+/// The online half of a scanning command (`scan`, `scan --staged`, `history`): nothing unless
+/// `--verify`. Built before the scan, so a bad `--api-url` fails fast (exit 2), not after a long
+/// audit.
+pub struct OnlineStep {
+    api: Option<ApiRun>,
+    /// `Some(yes)` when `--revoke` was given.
+    revoke: Option<bool>,
+}
+
+impl OnlineStep {
+    pub fn new(options: &ScanOptions, output: &OutputArgs, revoke: Option<bool>) -> Result<Self> {
+        let api = if options.verify {
+            Some(ApiRun::new(&options.api, output)?)
+        } else {
+            refuse_fail_on_live_without_verify(output)?;
+            None
+        };
+        Ok(OnlineStep { api, revoke })
+    }
+
+    /// Verifies the report's keys and, with `--revoke`, revokes the live ones (consent rules apply).
+    pub fn run(self, global: &GlobalArgs, report: &mut Report) -> Result<()> {
+        let Some(mut api) = self.api else {
+            return Ok(());
+        };
+        api.verify(global, report)?;
+        if let Some(yes) = self.revoke {
+            let consent = Consent::ask_if_needed(yes, false);
+            let summary = api.revoke(global, report, consent)?;
+            if !global.quiet {
+                let _ = summary.write(&mut io::stderr().lock());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether revocation may happen.

@@ -987,3 +987,86 @@ fn a_wrong_base_path_gives_404_and_unknown_not_dead() {
     assert_eq!(got[0].0, "unknown");
     assert!(got[0].1.contains("unexpected HTTP 404"), "{got:?}");
 }
+
+#[test]
+fn history_verify_probes_keys_that_are_gone_from_the_tree() {
+    let live = live_key(52);
+    let revoked = live_key(53);
+    let fake = FakeTusky::start(
+        vec![
+            FakeKey::admin("k1", &live),
+            FakeKey::admin("k2", &revoked).revoked(),
+        ],
+        Behaviour::default(),
+    );
+    let repo = TempDir::new().unwrap();
+    init_repo(repo.path());
+    repo.child("deploy.sh")
+        .write_str(&format!("export TUSKY_API_KEY={live}\n"))
+        .unwrap();
+    repo.child("old.py")
+        .write_str(&format!("TUSKY_API_KEY = \"{revoked}\"\n"))
+        .unwrap();
+    commit_all(repo.path(), "keys");
+    std::fs::remove_file(repo.path().join("deploy.sh")).unwrap();
+    std::fs::remove_file(repo.path().join("old.py")).unwrap();
+    commit_all(repo.path(), "remove keys");
+
+    let output = run(
+        &fake,
+        &[
+            "history",
+            "--verify",
+            "--format",
+            "json",
+            "--fail-on",
+            "live",
+        ],
+        repo.path(),
+    );
+    assert_no_key_in(&output, &[&live, &revoked]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let report = json_of(&output);
+    let by_path: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["locations"][0]["path"].as_str().unwrap().to_owned(),
+                f["verification"]["status"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        by_path.contains(&("deploy.sh".to_owned(), "live".to_owned())),
+        "{by_path:?}"
+    );
+    assert!(
+        by_path.contains(&("old.py".to_owned(), "not-live".to_owned())),
+        "{by_path:?}"
+    );
+    fake.assert_no_key_in_urls();
+}
+
+#[test]
+fn staged_verify_probes_the_staged_key() {
+    let key = live_key(54);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let repo = TempDir::new().unwrap();
+    init_repo(repo.path());
+    repo.child("app.py")
+        .write_str(&format!("TUSKY_API_KEY = \"{key}\"\n"))
+        .unwrap();
+    git(repo.path(), &["add", "app.py"]);
+    let output = run(
+        &fake,
+        &["scan", "--staged", "--verify", "--format", "json"],
+        repo.path(),
+    );
+    assert_no_key_in(&output, &[&key]);
+    assert_eq!(statuses(&output), vec![("live".to_owned(), String::new())]);
+}

@@ -565,7 +565,12 @@ fn scope_requests_are_reported_while_at_head_and_counted_once_gone() {
         )
     };
     let repo = new_repo();
-    let gone = write_commit(repo.path(), "old.js", &request(""), "admin key, removed later");
+    let gone = write_commit(
+        repo.path(),
+        "old.js",
+        &request(""),
+        "admin key, removed later",
+    );
     std::fs::remove_file(repo.path().join("old.js")).unwrap();
     commit_all(repo.path(), "drop old.js");
     let kept = write_commit(
