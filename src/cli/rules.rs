@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::args::{GlobalArgs, RulesAction, RulesArgs};
 use super::output::{ExitStatus, write_to};
 use crate::config::ConfigFile;
+use crate::lints::LINT_RULES;
 use crate::scanner::Scanner;
 
 pub fn run(global: &GlobalArgs, args: &RulesArgs) -> Result<ExitStatus> {
@@ -17,16 +18,32 @@ pub fn run(global: &GlobalArgs, args: &RulesArgs) -> Result<ExitStatus> {
     match args.action {
         RulesAction::List => {
             write_to(None, |out| {
+                writeln!(out, "Secret rules (rules/*.toml and your config):")?;
                 for rule in engine.rules() {
-                    writeln!(out, "{:<22} {:<9} {}", rule.id, rule.severity, rule.title)?;
-                    writeln!(out, "{:<22} anchors: {}", "", rule.anchors.join(", "))?;
+                    let severity = rule.severity.to_string();
+                    writeln!(out, "{:<24} {severity:<9} {}", rule.id, rule.title)?;
+                    writeln!(out, "{:<24} anchors: {}", "", rule.anchors.join(", "))?;
                     writeln!(
                         out,
-                        "{:<22} {} examples, {} negative examples",
+                        "{:<24} {} examples, {} negative examples",
                         "",
                         rule.examples.len(),
                         rule.negative_examples.len()
                     )?;
+                }
+                writeln!(
+                    out,
+                    "\nLints (built in; `disabled_rules` in the config switches one off):"
+                )?;
+                for lint in LINT_RULES {
+                    let severity = lint.severity.to_string();
+                    let state = if scanner.lint_enabled(lint.id) {
+                        ""
+                    } else {
+                        " (disabled by config)"
+                    };
+                    writeln!(out, "{:<24} {severity:<9} {}{state}", lint.id, lint.title)?;
+                    writeln!(out, "{:<24} kind: {}", "", lint.kind)?;
                 }
                 Ok(())
             })?;

@@ -502,6 +502,40 @@ negative_examples = ["acme_short"]
 }
 
 #[test]
+fn rules_list_shows_the_lints_and_which_the_config_switched_off() {
+    let dir = TempDir::new().unwrap();
+    let config = dir.child("lints-off.toml");
+    config
+        .write_str("disabled_rules = [\"env-file-not-ignored\"]\n")
+        .unwrap();
+    let output = tuskguard()
+        .args(["rules", "list", "--config"])
+        .arg(config.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for id in [
+        "env-file-committed",
+        "tusky-admin-key-created",
+        "tusky-broad-scopes",
+        "tusky-write-scopes",
+        "tusky-unknown-scope",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} not listed:\n{stdout}"));
+        assert!(!line.contains("disabled"), "{line}");
+    }
+    let off = stdout
+        .lines()
+        .find(|l| l.starts_with("env-file-not-ignored"))
+        .expect("env-file-not-ignored listed");
+    assert!(off.ends_with("(disabled by config)"), "{off}");
+}
+
+#[test]
 fn gitignore_is_honoured_inside_a_repo_and_not_outside() {
     let dir = TempDir::new().unwrap();
     init_repo(dir.path());
