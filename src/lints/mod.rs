@@ -24,6 +24,7 @@ pub struct LintRule {
 
 pub const ENV_FILE_COMMITTED: &str = "env-file-committed";
 pub const ENV_FILE_NOT_IGNORED: &str = "env-file-not-ignored";
+pub const ENV_FILE_STAGED: &str = "env-file-staged";
 pub const ADMIN_KEY_CREATED: &str = "tusky-admin-key-created";
 pub const BROAD_SCOPES: &str = "tusky-broad-scopes";
 pub const WRITE_SCOPES: &str = "tusky-write-scopes";
@@ -37,7 +38,8 @@ pub const LINT_RULES: &[LintRule] = &[
         kind: FindingKind::EnvNotIgnored,
         severity: Severity::High,
         description: "An env file (.env, .env.*, *.env; templates like .env.example excepted) is \
-                      tracked in the git index. Ignoring it now does not untrack it.",
+                      tracked in the git index (in `history`: held by any commit). Ignoring it now \
+                      does not untrack it.",
     },
     LintRule {
         id: ENV_FILE_NOT_IGNORED,
@@ -47,6 +49,15 @@ pub const LINT_RULES: &[LintRule] = &[
         description: "An untracked env file that git's ignore rules (.gitignore files, \
                       .git/info/exclude, core.excludesFile) do not ignore: one `git add .` away \
                       from a commit.",
+    },
+    LintRule {
+        id: ENV_FILE_STAGED,
+        title: "Env file staged for commit",
+        kind: FindingKind::EnvNotIgnored,
+        severity: Severity::High,
+        description: "`scan --staged` (the pre-commit hook): the next commit would add or change \
+                      an env file. In `history`, `env-file-committed` names every env file that \
+                      was ever committed.",
     },
     LintRule {
         id: ADMIN_KEY_CREATED,

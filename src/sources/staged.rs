@@ -14,11 +14,9 @@ use crate::config::ScanSettings;
 use crate::findings::{
     Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity, SkipReason,
 };
+use crate::lints::ENV_FILE_STAGED;
 use crate::lints::env_files::is_env_file_path;
 use crate::scanner::Scanner;
-
-/// Rule id of the lint "an env file is staged for commit".
-pub const ENV_FILE_STAGED: &str = "env-file-staged";
 
 /// Below this many blobs, starting threads costs more than it saves.
 const PARALLEL_THRESHOLD: usize = 64;
@@ -262,7 +260,7 @@ pub fn scan_staged(
     };
     let mut occurrences: Vec<Occurrence> = entries
         .iter()
-        .filter(|entry| is_env_file_path(&entry.path))
+        .filter(|entry| scanner.lint_enabled(ENV_FILE_STAGED) && is_env_file_path(&entry.path))
         .map(|entry| env_file_occurrence(&entry.path))
         .collect();
     let threads = settings.threads.min(entries.len() / PARALLEL_THRESHOLD + 1);

@@ -461,6 +461,16 @@ fn env_file_ever_committed_is_reported_with_its_commits() {
     let mut expected = vec![first.as_str(), second.as_str()];
     expected.sort();
     assert_eq!(commits, expected);
+
+    // The config can switch the lint off like any other rule.
+    let config = TempDir::new().unwrap();
+    config
+        .child("off.toml")
+        .write_str("disabled_rules = [\"env-file-committed\"]\n")
+        .unwrap();
+    let off = config.path().join("off.toml");
+    let (code, report, _) = audit(dir.path(), &["--config", off.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report}");
 }
 
 #[test]

@@ -231,6 +231,20 @@ fn staged_env_file_is_reported() {
     assert_eq!(findings.len(), 1, "{report}");
     assert_eq!(findings[0]["kind"], "env-not-ignored");
     assert_eq!(findings[0]["locations"][0]["path"], ".env");
+
+    // The config can switch the lint off like any other rule.
+    let config = TempDir::new().unwrap();
+    config
+        .child("off.toml")
+        .write_str("disabled_rules = [\"env-file-staged\"]\n")
+        .unwrap();
+    let output = tuskguard()
+        .args(["scan", "--staged", "--format", "json", "--config"])
+        .arg(config.path().join("off.toml"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
 }
 
 #[test]

@@ -9,12 +9,13 @@ use std::rc::Rc;
 use git2::Oid;
 
 use super::graph::{MAX_TREE_DEPTH, NONE, TreeGraph, split_edge};
-use super::{BlobHit, ENV_FILE_COMMITTED, HistoryScan, HistoryScope, Tip};
+use super::{BlobHit, HistoryScan, HistoryScope, Tip};
 use crate::config::ScanSettings;
 use crate::findings::{
     CommitRef, Confidence, Encoding, FindingKind, Fingerprint, HistoryInfo, Location, Occurrence,
     Severity,
 };
+use crate::lints::ENV_FILE_COMMITTED;
 use crate::lints::env_files::is_env_file_path;
 use crate::scanner::Scanner;
 use crate::sources::git::commit_ref;

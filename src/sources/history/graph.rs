@@ -8,6 +8,7 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository};
 
 use crate::findings::SkipReason;
+use crate::lints::ENV_FILE_COMMITTED;
 use crate::lints::env_files::is_env_file_path;
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
@@ -65,6 +66,8 @@ pub struct TreeGraph<'r> {
     pub blob_ids: OidMap<u32>,
     /// Blobs seen at an env-file path (pass 2 lists their commits).
     pub env_blobs: Vec<Oid>,
+    /// False when the config switched off `env-file-committed`.
+    env_lint: bool,
     /// Per walked commit: its root tree index (or NONE) and its range in `parent_edges`.
     pub commit_trees: Vec<u32>,
     pub commit_parents: Vec<(u32, u32)>,
@@ -90,6 +93,7 @@ impl<'r> TreeGraph<'r> {
             edges: Vec::new(),
             blob_ids: OidMap::default(),
             env_blobs: Vec::new(),
+            env_lint: scanner.lint_enabled(ENV_FILE_COMMITTED),
             commit_trees: Vec::new(),
             commit_parents: Vec::new(),
             parent_edges: Vec::new(),
@@ -206,7 +210,7 @@ impl<'r> TreeGraph<'r> {
                 }
                 _ => {
                     let known = self.blob_ids.get(&id).copied();
-                    let env_candidate = scan && might_be_env_file(entry.name);
+                    let env_candidate = scan && self.env_lint && might_be_env_file(entry.name);
                     if let Some(known) = known
                         && !allowlist
                         && !env_candidate

@@ -24,9 +24,6 @@ use crate::config::ScanSettings;
 use crate::findings::{HistoryInfo, Occurrence, SkipReason};
 use crate::scanner::Scanner;
 
-/// Rule id of the history lint "an env file was committed".
-pub const ENV_FILE_COMMITTED: &str = "env-file-committed";
-
 /// Which part of history to audit.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryScope {
