@@ -13,4 +13,5 @@ pub mod lints;
 pub mod reports;
 pub mod scanner;
 pub mod sources;
+pub mod time;
 pub mod tusky;

@@ -16,10 +16,8 @@ use git2::Repository;
 
 use super::env_files::EnvFilePolicy;
 use super::gitignore_plain::{ExtraLine, PlainIgnores};
-use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, lint_rule};
-use crate::findings::{
-    Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity,
-};
+use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, env_file_occurrence};
+use crate::findings::{FindingKind, Occurrence};
 use crate::reports::text::escape_control;
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
@@ -517,25 +515,13 @@ fn to_occurrence(
              key first, since untracking or ignoring the file does not un-leak it"
         ));
     }
-    let rule = lint_rule(rule_id);
-    Some(Occurrence {
-        rule_id: rule_id.to_owned(),
-        kind: FindingKind::EnvNotIgnored,
-        severity: rule.map_or(Severity::Medium, |r| r.severity),
-        confidence: Confidence::High,
-        title: rule.map_or("Env file", |r| r.title).to_owned(),
+    Some(env_file_occurrence(
+        rule_id,
+        shown.clone(),
+        &shown,
         remediation,
-        fingerprint: Fingerprint::for_lint(rule_id, &shown, &shown),
-        secret: None,
-        location: Location {
-            path: shown,
-            line: 1,
-            column: 1,
-            end_column: 2,
-            encoding: Encoding::Plain,
-            commit: None,
-        },
-    })
+        None,
+    ))
 }
 
 /// The line of the first key the scanner finds in the env file, if any.

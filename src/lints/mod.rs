@@ -10,7 +10,9 @@ mod gitignore_plain;
 pub mod scopes;
 mod text;
 
-use crate::findings::{FindingKind, Severity};
+use crate::findings::{
+    CommitRef, Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity,
+};
 
 /// A lint rule as `tuskguard rules list` shows it.
 #[derive(Clone, Copy, Debug)]
@@ -99,6 +101,36 @@ pub const LINT_RULES: &[LintRule] = &[
 /// The descriptor of a lint rule id (every id this module emits has one).
 pub fn lint_rule(id: &str) -> Option<&'static LintRule> {
     LINT_RULES.iter().find(|rule| rule.id == id)
+}
+
+/// A finding about a whole env file (reported at 1:1), titled and ranked by its lint rule.
+/// `fingerprint_text` is the normalised offending text the fingerprint covers.
+pub fn env_file_occurrence(
+    rule_id: &str,
+    path: String,
+    fingerprint_text: &str,
+    remediation: String,
+    commit: Option<CommitRef>,
+) -> Occurrence {
+    let rule = lint_rule(rule_id);
+    Occurrence {
+        rule_id: rule_id.to_owned(),
+        kind: FindingKind::EnvNotIgnored,
+        severity: rule.map_or(Severity::High, |r| r.severity),
+        confidence: Confidence::High,
+        title: rule.map_or("Env file", |r| r.title).to_owned(),
+        remediation,
+        fingerprint: Fingerprint::for_lint(rule_id, &path, fingerprint_text),
+        secret: None,
+        location: Location {
+            path,
+            line: 1,
+            column: 1,
+            end_column: 2,
+            encoding: Encoding::Plain,
+            commit,
+        },
+    }
 }
 
 /// True when `id` names a lint rule (so `disabled_rules` may name it).

@@ -120,15 +120,7 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
         return write_incident(finding, history, paint, out);
     }
     writeln!(out, "  fix:  {}", finding.remediation)?;
-    writeln!(
-        out,
-        "  {}",
-        paint.dim(&format!(
-            "fingerprint {} (add to .tuskguardignore to accept this finding)",
-            finding.fingerprint
-        ))
-    )?;
-    writeln!(out)
+    write_fingerprint_line(finding, paint, out)
 }
 
 /// A history finding reads like an incident summary: what leaked, since when, how far it got,
@@ -228,6 +220,11 @@ fn write_incident(
     } else {
         writeln!(out, "  now:  {}", finding.remediation)?;
     }
+    write_fingerprint_line(finding, paint, out)
+}
+
+/// The last line of every finding block, then the blank line that separates blocks.
+fn write_fingerprint_line(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "  {}",

@@ -1,6 +1,7 @@
 //! Small git helpers shared by the staged and history sources.
 
 use crate::findings::CommitRef;
+use crate::time::rfc3339_utc;
 
 /// Git LFS pointer files hold no content, only the id of a file stored elsewhere.
 pub fn is_lfs_pointer(bytes: &[u8]) -> bool {
@@ -23,44 +24,9 @@ pub fn commit_ref(commit: &git2::Commit<'_>) -> CommitRef {
     }
 }
 
-/// Unix seconds as RFC 3339 in UTC (e.g. `2024-03-01T12:00:00Z`).
-pub fn rfc3339_utc(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_rfc3339_utc() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
-    }
 
     #[test]
     fn lfs_pointers_are_recognised() {

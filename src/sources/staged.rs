@@ -11,11 +11,9 @@ use super::ScanStats;
 use super::git::is_lfs_pointer;
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
-use crate::findings::{
-    Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity, SkipReason,
-};
-use crate::lints::ENV_FILE_STAGED;
+use crate::findings::{Occurrence, SkipReason};
 use crate::lints::env_files::is_env_file_path;
+use crate::lints::{self, ENV_FILE_STAGED};
 use crate::scanner::Scanner;
 
 /// Below this many blobs, starting threads costs more than it saves.
@@ -139,13 +137,9 @@ fn changed_entries(repo: &Repository, index: &Index, stats: &ScanStats) -> Resul
     Ok(filter_modes(staged, stats))
 }
 
-/// Index entries for the given paths (files, or directories meaning every entry below them).
-fn entries_for_paths(
-    repo: &Repository,
-    index: &Index,
-    paths: &[PathBuf],
-    stats: &ScanStats,
-) -> Result<Vec<StagedBlob>> {
+/// The work tree and the current directory, both resolved, to map command-line paths to index
+/// paths.
+fn workdir_and_cwd(repo: &Repository) -> Result<(PathBuf, PathBuf)> {
     let Some(workdir) = repo.workdir() else {
         bail!("--staged needs a repository with a working tree (this one is bare)");
     };
@@ -156,6 +150,17 @@ fn entries_for_paths(
         .context("cannot read the current directory")?
         .canonicalize()
         .context("cannot resolve the current directory")?;
+    Ok((workdir, cwd))
+}
+
+/// Index entries for the given paths (files, or directories meaning every entry below them).
+fn entries_for_paths(
+    repo: &Repository,
+    index: &Index,
+    paths: &[PathBuf],
+    stats: &ScanStats,
+) -> Result<Vec<StagedBlob>> {
+    let (workdir, cwd) = workdir_and_cwd(repo)?;
     let mut staged = Vec::new();
     for path in paths {
         let relative = repo_relative(&workdir, &cwd, path)?;
@@ -399,16 +404,7 @@ fn parsed_entries_for_paths(
     paths: &[PathBuf],
     stats: &ScanStats,
 ) -> Result<Vec<(String, Oid, u32)>> {
-    let Some(workdir) = repo.workdir() else {
-        bail!("--staged needs a repository with a working tree (this one is bare)");
-    };
-    let workdir = workdir
-        .canonicalize()
-        .unwrap_or_else(|_| workdir.to_path_buf());
-    let cwd = std::env::current_dir()
-        .context("cannot read the current directory")?
-        .canonicalize()
-        .context("cannot resolve the current directory")?;
+    let (workdir, cwd) = workdir_and_cwd(repo)?;
     let mut staged = Vec::new();
     for path in paths {
         let relative = repo_relative(&workdir, &cwd, path)?;
@@ -502,26 +498,15 @@ fn scan_entry(
 }
 
 fn env_file_occurrence(path: &str) -> Occurrence {
-    Occurrence {
-        rule_id: ENV_FILE_STAGED.to_owned(),
-        kind: FindingKind::EnvNotIgnored,
-        severity: Severity::High,
-        confidence: Confidence::High,
-        title: "Env file staged for commit".to_owned(),
-        remediation: "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a \
-                      template such as .env.example instead"
+    lints::env_file_occurrence(
+        ENV_FILE_STAGED,
+        path.to_owned(),
+        "",
+        "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a template such \
+         as .env.example instead"
             .to_owned(),
-        fingerprint: Fingerprint::for_lint(ENV_FILE_STAGED, path, ""),
-        secret: None,
-        location: Location {
-            path: path.to_owned(),
-            line: 1,
-            column: 1,
-            end_column: 2,
-            encoding: Encoding::Plain,
-            commit: None,
-        },
-    }
+        None,
+    )
 }
 
 /// What to tell someone whose commit was just blocked.

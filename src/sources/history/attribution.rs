@@ -11,12 +11,9 @@ use git2::Oid;
 use super::graph::{MAX_TREE_DEPTH, NONE, TreeGraph, split_edge};
 use super::{BlobHit, HistoryScan, HistoryScope, Tip};
 use crate::config::ScanSettings;
-use crate::findings::{
-    CommitRef, Confidence, Encoding, FindingKind, Fingerprint, HistoryInfo, Location, Occurrence,
-    Severity,
-};
-use crate::lints::ENV_FILE_COMMITTED;
+use crate::findings::{CommitRef, Fingerprint, HistoryInfo, Occurrence};
 use crate::lints::env_files::is_env_file_path;
+use crate::lints::{self, ENV_FILE_COMMITTED};
 use crate::scanner::Scanner;
 use crate::sources::git::commit_ref;
 
@@ -388,24 +385,13 @@ fn env_file_fingerprint(path: &str) -> String {
 }
 
 fn env_file_occurrence(path: &str, commit: CommitRef) -> Occurrence {
-    Occurrence {
-        rule_id: ENV_FILE_COMMITTED.to_owned(),
-        kind: FindingKind::EnvNotIgnored,
-        severity: Severity::High,
-        confidence: Confidence::High,
-        title: "Env file committed to git history".to_owned(),
-        remediation: "rotate every secret this file ever held; `git rm --cached` it, add it to \
-                      .gitignore, and purge it from history (git filter-repo --invert-paths --path <file>)"
+    lints::env_file_occurrence(
+        ENV_FILE_COMMITTED,
+        path.to_owned(),
+        "",
+        "rotate every secret this file ever held; `git rm --cached` it, add it to .gitignore, \
+         and purge it from history (git filter-repo --invert-paths --path <file>)"
             .to_owned(),
-        fingerprint: Fingerprint::for_lint(ENV_FILE_COMMITTED, path, ""),
-        secret: None,
-        location: Location {
-            path: path.to_owned(),
-            line: 1,
-            column: 1,
-            end_column: 2,
-            encoding: Encoding::Plain,
-            commit: Some(commit),
-        },
-    }
+        Some(commit),
+    )
 }
