@@ -249,58 +249,18 @@ fn repo_verdicts(
         }
     }
 
-    let mut stack = vec![(root.to_path_buf(), root_relative.clone(), 0usize)];
-    while let Some((dir, relative, depth)) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) => {
-                stats.warn(format!(
-                    "{}: cannot list ({err}); env files below it were not checked",
-                    display_path(&dir, relative_root)
-                ));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if name == ".git" {
-                continue;
-            }
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            if !file_type.is_dir() {
-                // Most files are not env files: decide on the name before building any path.
-                let is_env = name
-                    .to_str()
-                    .is_some_and(|n| EnvFilePolicy::builtin().is_env_file_name(n));
-                if is_env {
-                    let child_slash = slash_path(&relative.join(&name));
-                    if !tracked.contains(&child_slash) {
-                        out.push((entry.path(), repo_verdict(&mut rules, &child_slash, false)));
-                    }
-                }
-                continue;
-            }
-            if depth >= MAX_DEPTH {
-                continue;
-            }
-            let path = entry.path();
-            if path.join(".git").exists() {
-                // A nested repository or submodule answers for its own files.
-                if let Ok(nested) = Repository::open(&path)
-                    && nested.workdir().is_some()
-                {
-                    repo_verdicts(&nested, &path, stats, relative_root, out);
-                }
-                continue;
-            }
-            let child_relative = relative.join(&name);
-            if !rules.is_ignored(&child_relative, true) {
-                stack.push((path, child_relative, depth + 1));
-            }
-        }
-    }
+    walk_env_files(
+        root,
+        root_relative,
+        &mut rules,
+        stats,
+        relative_root,
+        out,
+        &mut |rules, relative| {
+            let slash = slash_path(relative);
+            (!tracked.contains(&slash)).then(|| repo_verdict(rules, &slash, false))
+        },
+    );
 }
 
 /// Where to add which line so git ignores `relative`. The file name, unanchored, in the root
@@ -355,16 +315,20 @@ fn escape_path_pattern(path: &str) -> String {
         .join("/")
 }
 
-/// Env files of a plain directory, judged by the tree's `.gitignore` files; a nested repository
-/// is judged by git.
-fn plain_verdicts(
-    root: &Path,
+/// Walks `start` (at `start_relative` below the ignore rules' root) for env files, pruning the
+/// directories `ignores` ignores: nothing below them can be re-included. A nested repository or
+/// submodule answers for its own files. `judge` gives an env file's verdict, or None to leave it
+/// out.
+fn walk_env_files(
+    start: &Path,
+    start_relative: PathBuf,
+    ignores: &mut PlainIgnores,
     stats: &ScanStats,
     relative_root: Option<&Path>,
     out: &mut Vec<(PathBuf, EnvVerdict)>,
+    judge: &mut dyn FnMut(&mut PlainIgnores, &Path) -> Option<EnvVerdict>,
 ) {
-    let mut ignores = PlainIgnores::new(root);
-    let mut stack = vec![(root.to_path_buf(), PathBuf::new(), 0usize)];
+    let mut stack = vec![(start.to_path_buf(), start_relative, 0usize)];
     while let Some((dir, relative, depth)) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -378,16 +342,18 @@ fn plain_verdicts(
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
+            if name == ".git" {
+                continue;
+            }
             let Ok(file_type) = entry.file_type() else {
                 continue;
             };
             if !file_type.is_dir() {
+                // Most files are not env files: decide on the name before building any path.
                 let is_env = name
                     .to_str()
                     .is_some_and(|n| EnvFilePolicy::builtin().is_env_file_name(n));
-                if is_env {
-                    let child_relative = relative.join(&name);
-                    let verdict = plain_verdict(&mut ignores, &child_relative, root, relative_root);
+                if is_env && let Some(verdict) = judge(ignores, &relative.join(&name)) {
                     out.push((entry.path(), verdict));
                 }
                 continue;
@@ -410,6 +376,26 @@ fn plain_verdicts(
             }
         }
     }
+}
+
+/// Env files of a plain directory, judged by the tree's `.gitignore` files; a nested repository
+/// is judged by git.
+fn plain_verdicts(
+    root: &Path,
+    stats: &ScanStats,
+    relative_root: Option<&Path>,
+    out: &mut Vec<(PathBuf, EnvVerdict)>,
+) {
+    let mut ignores = PlainIgnores::new(root);
+    walk_env_files(
+        root,
+        PathBuf::new(),
+        &mut ignores,
+        stats,
+        relative_root,
+        out,
+        &mut |ignores, relative| Some(plain_verdict(ignores, relative, root, relative_root)),
+    );
 }
 
 fn plain_verdict(
