@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::suppression::Suppressions;
-use super::{Finding, Occurrence, SecretInfo, SuppressedCounts};
+use super::{Finding, Location, Occurrence, SecretInfo, SuppressedCounts};
 
 #[derive(Default)]
 pub struct Collector {
@@ -77,10 +77,20 @@ impl Collector {
                 }
             })
             .collect();
+        // Every tie is broken, down to the commit and the fingerprint: the same repository must
+        // give the same report byte for byte, whichever thread finished first.
+        let commit_order = |location: &Location| {
+            location
+                .commit
+                .as_ref()
+                .map(|commit| (commit.time.clone(), commit.id.clone()))
+        };
         for finding in &mut findings {
-            finding
-                .locations
-                .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+            finding.locations.sort_by(|a, b| {
+                (&a.path, a.line, a.column)
+                    .cmp(&(&b.path, b.line, b.column))
+                    .then_with(|| commit_order(a).cmp(&commit_order(b)))
+            });
         }
         findings.sort_by(|a, b| {
             b.severity
@@ -90,6 +100,7 @@ impl Collector {
                     (&la.path, la.line, la.column).cmp(&(&lb.path, lb.line, lb.column))
                 })
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
+                .then_with(|| a.fingerprint.cmp(&b.fingerprint))
         });
         (findings, counts)
     }
