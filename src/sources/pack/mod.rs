@@ -1,0 +1,446 @@
+//! Reads a repository's packs the way `git index-pack` does: every object of a delta family is
+//! rebuilt from its already-inflated base, families in parallel, so each object is inflated
+//! exactly once and families that hold nothing wanted are never opened.
+//!
+//! Going through libgit2 instead means one lookup per object, a delta chain replayed from its
+//! base whenever the shared delta cache missed, and a lock on that cache per read. Anything this
+//! module cannot read (loose objects, an unknown index version, a corrupt entry, a base in
+//! another pack) is simply not delivered, and the caller reads it through libgit2.
+
+mod index;
+mod object;
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::Path;
+
+use flate2::Decompress;
+use memmap2::Mmap;
+
+use self::index::{OID_LEN, PackIndex};
+use self::object::{EntryKind, apply_delta, inflate, parse_header};
+use super::object_id::ObjectId;
+
+/// The object kinds a caller can ask for (tags are never needed: refs are peeled by libgit2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Commit,
+    Tree,
+    Blob,
+}
+
+/// One rebuilt object as handed to the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Packed {
+    pub kind: ObjectKind,
+    pub id: ObjectId,
+    /// This entry's number among all entries of all packs: callers keep per-object state in a
+    /// plain array instead of a map.
+    pub slot: usize,
+}
+
+/// Git itself refuses delta chains deeper than 4095 (`pack.depth`); deeper ones come only from
+/// a hostile pack and would exhaust the stack.
+const MAX_DELTA_DEPTH: u32 = 4096;
+
+/// Marks "no entry".
+const NONE: u32 = u32::MAX;
+
+/// Stack for resolver threads: a delta chain is resolved by recursion, one frame per link.
+const RESOLVER_STACK: usize = 64 << 20;
+
+struct Entry {
+    offset: u64,
+    /// Where the next entry (or the pack trailer) starts: the zlib stream ends before it.
+    end: u64,
+    /// Position in the pack index (its object id).
+    position: u32,
+    /// The entry this one is a delta against, or NONE.
+    base: u32,
+    kind: Option<ObjectKind>,
+}
+
+struct Pack {
+    data: Mmap,
+    index: PackIndex,
+    /// In pack order.
+    entries: Vec<Entry>,
+    /// Delta children of each entry, as ranges into `child_list`.
+    child_ranges: Vec<(u32, u32)>,
+    child_list: Vec<u32>,
+    /// Entries that are not deltas.
+    roots: Vec<u32>,
+    entry_of_position: Vec<u32>,
+}
+
+/// The packs of one repository, parsed once.
+pub struct PackSet {
+    packs: Vec<Pack>,
+    /// Per pack, the slot of its first entry.
+    first_slots: Vec<usize>,
+}
+
+impl PackSet {
+    /// Opens every readable `objects/pack/*.pack` (with its `.idx`). Packs that cannot be
+    /// parsed are left out: their objects are then read through libgit2, which reports them.
+    pub fn open(objects_dir: &Path) -> PackSet {
+        let mut packs = Vec::new();
+        let Ok(listing) = std::fs::read_dir(objects_dir.join("pack")) else {
+            return PackSet {
+                packs,
+                first_slots: Vec::new(),
+            };
+        };
+        let mut index_paths: Vec<_> = listing
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "idx"))
+            .collect();
+        index_paths.sort();
+        for index_path in index_paths {
+            if let Some(pack) = Pack::open(&index_path) {
+                packs.push(pack);
+            }
+        }
+        let mut next = 0;
+        let first_slots = packs
+            .iter()
+            .map(|pack| {
+                let first = next;
+                next += pack.entries.len();
+                first
+            })
+            .collect();
+        PackSet { packs, first_slots }
+    }
+
+    /// How many slots `Packed::slot` numbers.
+    pub fn slot_count(&self) -> usize {
+        self.packs.iter().map(|pack| pack.entries.len()).sum()
+    }
+
+    /// The slots holding `id` (more than one when packs overlap).
+    pub fn slots_of(&self, id: ObjectId) -> impl Iterator<Item = usize> + '_ {
+        self.packs
+            .iter()
+            .zip(&self.first_slots)
+            .filter_map(move |(pack, first)| {
+                let position = pack.index.find(&id.0)?;
+                Some(first + pack.entry_of_position[position] as usize)
+            })
+    }
+
+    /// Rebuilds, on `threads` threads, every packed object of the given kinds for which
+    /// `wanted` is true and hands it to `deliver`. Packs are read one after the other, so
+    /// `wanted` can refuse an object an earlier pack already delivered. Objects not delivered
+    /// are the caller's to read another way.
+    pub fn for_each_object<W, D>(&self, kinds: &[ObjectKind], threads: usize, wanted: W, deliver: D)
+    where
+        W: Fn(ObjectKind, ObjectId) -> bool,
+        D: Fn(Packed, &[u8]) + Sync,
+    {
+        let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .stack_size(RESOLVER_STACK)
+            .build()
+        else {
+            return;
+        };
+        for (pack, first_slot) in self.packs.iter().zip(&self.first_slots) {
+            let wanted_entries = pack.mark_wanted(kinds, &wanted);
+            let Some(needed) = wanted_entries else {
+                continue;
+            };
+            let run = Resolution {
+                pack,
+                first_slot: *first_slot,
+                needed: &needed,
+                deliver: &deliver,
+            };
+            pool.install(|| {
+                use rayon::prelude::*;
+                pack.roots
+                    .par_iter()
+                    .filter(|root| needed[**root as usize] != Need::No)
+                    .for_each(|root| run.resolve(*root, None, 0));
+            });
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Neither the entry nor any delta built on it is wanted.
+    No,
+    /// Only as the base of a wanted delta.
+    AsBase,
+    Deliver,
+}
+
+impl Pack {
+    fn open(index_path: &Path) -> Option<Pack> {
+        let pack_path = index_path.with_extension("pack");
+        // Safety: git never rewrites a pack or index in place (new ones get new names), and a
+        // pack deleted by a concurrent gc stays mapped until we unmap it.
+        let index = PackIndex::parse(unsafe { Mmap::map(&File::open(index_path).ok()?) }.ok()?)?;
+        let data = unsafe { Mmap::map(&File::open(&pack_path).ok()?) }.ok()?;
+        if data.len() < 12 + OID_LEN || &data[..4] != b"PACK" {
+            return None;
+        }
+        let version = u32::from_be_bytes(data[4..8].try_into().ok()?);
+        let count = u32::from_be_bytes(data[8..12].try_into().ok()?) as usize;
+        if !(version == 2 || version == 3) || count != index.len() || count >= NONE as usize {
+            return None;
+        }
+        let trailer = (data.len() - OID_LEN) as u64;
+        let mut by_offset = Vec::with_capacity(count);
+        for position in 0..count {
+            let offset = index.offset(position)?;
+            if offset < 12 || offset >= trailer {
+                return None;
+            }
+            by_offset.push((offset, position as u32));
+        }
+        by_offset.sort_unstable();
+        let mut entries: Vec<Entry> = Vec::with_capacity(count);
+        for (at, (offset, position)) in by_offset.iter().enumerate() {
+            let end = by_offset.get(at + 1).map_or(trailer, |next| next.0);
+            entries.push(Entry {
+                offset: *offset,
+                end,
+                position: *position,
+                base: NONE,
+                kind: None,
+            });
+        }
+        let mut entry_of_position = vec![NONE; count];
+        for (at, entry) in entries.iter().enumerate() {
+            entry_of_position[entry.position as usize] = at as u32;
+        }
+        let mut pack = Pack {
+            data,
+            index,
+            entries,
+            child_ranges: Vec::new(),
+            child_list: Vec::new(),
+            roots: Vec::new(),
+            entry_of_position,
+        };
+        pack.link_deltas(&by_offset);
+        Some(pack)
+    }
+
+    /// Finds each entry's base and kind, and the delta children of each entry. An entry whose
+    /// header is unreadable or whose base is missing is simply left out of every family.
+    fn link_deltas(&mut self, by_offset: &[(u64, u32)]) {
+        let mut parents = vec![NONE; self.entries.len()];
+        for (at, parent) in parents.iter_mut().enumerate() {
+            let Some(header) = parse_header(&self.data, self.entries[at].offset as usize) else {
+                continue;
+            };
+            let kind = match header.kind {
+                EntryKind::Commit => Some(ObjectKind::Commit),
+                EntryKind::Tree => Some(ObjectKind::Tree),
+                EntryKind::Blob => Some(ObjectKind::Blob),
+                EntryKind::Tag => None,
+                EntryKind::OffsetDelta(base) => {
+                    if let Ok(base) = by_offset.binary_search_by_key(&base, |entry| entry.0) {
+                        *parent = base as u32;
+                    }
+                    continue;
+                }
+                EntryKind::RefDelta(base) => {
+                    if let Some(position) = self.index.find(&base) {
+                        *parent = self.entry_of_position[position];
+                    }
+                    continue;
+                }
+            };
+            // Tags are never asked for: they stay unlinked.
+            if kind.is_some() {
+                self.roots.push(at as u32);
+            }
+            self.entries[at].kind = kind;
+        }
+        // A delta has its family's kind; offset deltas point backwards, ref deltas may not,
+        // so follow each chain to its root (chains deeper than git allows, or cycles, stay out).
+        let mut orphaned = vec![false; self.entries.len()];
+        for at in 0..self.entries.len() {
+            if parents[at] == NONE || self.entries[at].kind.is_some() {
+                continue;
+            }
+            let mut chain = vec![at as u32];
+            let mut current = parents[at];
+            let mut kind = None;
+            while current != NONE && !orphaned[current as usize] {
+                if let Some(found) = self.entries[current as usize].kind {
+                    kind = Some(found);
+                    break;
+                }
+                if chain.len() > MAX_DELTA_DEPTH as usize {
+                    break;
+                }
+                chain.push(current);
+                current = parents[current as usize];
+            }
+            for link in chain {
+                match kind {
+                    Some(kind) => self.entries[link as usize].kind = Some(kind),
+                    // Remembered, so that a hostile cycle is walked once, not once per member.
+                    None => orphaned[link as usize] = true,
+                }
+            }
+        }
+        let mut counts = vec![0u32; self.entries.len()];
+        for (at, parent) in parents.iter().enumerate() {
+            if *parent != NONE && self.entries[at].kind.is_some() {
+                counts[*parent as usize] += 1;
+            }
+        }
+        let mut start = 0u32;
+        self.child_ranges = counts
+            .iter()
+            .map(|count| {
+                let range = (start, start);
+                start += count;
+                range
+            })
+            .collect();
+        self.child_list = vec![NONE; start as usize];
+        for (at, parent) in parents.iter().enumerate() {
+            if *parent != NONE && self.entries[at].kind.is_some() {
+                let range = &mut self.child_ranges[*parent as usize];
+                self.child_list[range.1 as usize] = at as u32;
+                range.1 += 1;
+            }
+        }
+        for (entry, parent) in self.entries.iter_mut().zip(parents) {
+            entry.base = parent;
+        }
+    }
+
+    fn children(&self, entry: u32) -> &[u32] {
+        let (start, end) = self.child_ranges[entry as usize];
+        &self.child_list[start as usize..end as usize]
+    }
+
+    fn oid(&self, entry: u32) -> ObjectId {
+        let position = self.entries[entry as usize].position as usize;
+        // The index was checked to hold 20 bytes per id.
+        ObjectId::from_slice(self.index.oid(position)).unwrap_or(ObjectId([0; 20]))
+    }
+
+    /// Marks the wanted entries of the given kinds and every base they are built on; None when
+    /// nothing in this pack is wanted.
+    fn mark_wanted(
+        &self,
+        kinds: &[ObjectKind],
+        wanted: &dyn Fn(ObjectKind, ObjectId) -> bool,
+    ) -> Option<Vec<Need>> {
+        let mut needed = vec![Need::No; self.entries.len()];
+        let mut any = false;
+        for at in 0..self.entries.len() {
+            let Some(kind) = self.entries[at].kind.filter(|kind| kinds.contains(kind)) else {
+                continue;
+            };
+            if !wanted(kind, self.oid(at as u32)) {
+                continue;
+            }
+            any = true;
+            needed[at] = Need::Deliver;
+            let mut base = self.entries[at].base;
+            while base != NONE && needed[base as usize] == Need::No {
+                needed[base as usize] = Need::AsBase;
+                base = self.entries[base as usize].base;
+            }
+        }
+        any.then_some(needed)
+    }
+
+    fn zlib_stream(&self, entry: u32) -> Option<(&[u8], u64)> {
+        let entry = &self.entries[entry as usize];
+        let header = parse_header(&self.data, entry.offset as usize)?;
+        let stream = self.data.get(header.data_start..entry.end as usize)?;
+        Some((stream, header.size))
+    }
+}
+
+thread_local! {
+    // An inflater's state is tens of KiB: one per thread, reset per object.
+    static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+}
+
+struct Resolution<'a, D> {
+    pack: &'a Pack,
+    first_slot: usize,
+    needed: &'a [Need],
+    deliver: &'a D,
+}
+
+impl<D: Fn(Packed, &[u8]) + Sync> Resolution<'_, D> {
+    /// Rebuilds `entry` (from `base` when it is a delta), delivers it if wanted, then its
+    /// children. A chain is followed in a loop, dropping each link once the next is built; where
+    /// a family branches, the other children become tasks any idle thread can take.
+    fn resolve(&self, entry: u32, base: Option<&[u8]>, depth: u32) {
+        let Some(mut bytes) = self.rebuild(entry, base) else {
+            // Unreadable: it and its family are left to the caller's fallback.
+            return;
+        };
+        let (mut entry, mut depth) = (entry, depth);
+        loop {
+            if self.needed[entry as usize] == Need::Deliver
+                && let Some(kind) = self.pack.entries[entry as usize].kind
+            {
+                let packed = Packed {
+                    kind,
+                    id: self.pack.oid(entry),
+                    slot: self.first_slot + entry as usize,
+                };
+                (self.deliver)(packed, &bytes);
+            }
+            let mut children = self
+                .pack
+                .children(entry)
+                .iter()
+                .copied()
+                .filter(|child| self.needed[*child as usize] != Need::No);
+            let Some(first) = children.next() else {
+                return;
+            };
+            depth += 1;
+            if depth > MAX_DELTA_DEPTH {
+                return;
+            }
+            let rest: Vec<u32> = children.collect();
+            if !rest.is_empty() {
+                let shared = bytes.as_slice();
+                rayon::scope(|scope| {
+                    for child in rest {
+                        scope.spawn(move |_| self.resolve(child, Some(shared), depth));
+                    }
+                    self.resolve(first, Some(shared), depth);
+                });
+                return;
+            }
+            match self.rebuild(first, Some(&bytes)) {
+                Some(next) => {
+                    bytes = next;
+                    entry = first;
+                }
+                None => return,
+            }
+        }
+    }
+
+    fn rebuild(&self, entry: u32, base: Option<&[u8]>) -> Option<Vec<u8>> {
+        let (stream, size) = self.pack.zlib_stream(entry)?;
+        let inflated =
+            INFLATER.with(|inflater| inflate(&mut inflater.borrow_mut(), stream, size))?;
+        match base {
+            None => Some(inflated),
+            Some(base) => apply_delta(base, &inflated),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
