@@ -94,6 +94,14 @@ impl Scanner {
 
     /// Scans one file's bytes; `path` is how reports name it.
     pub fn scan_blob(&self, path: &str, bytes: &[u8]) -> BlobScan {
+        let mut result = self.scan_secrets(path, bytes);
+        self.add_path_lints(path, bytes, &mut result);
+        result
+    }
+
+    /// The part of `scan_blob` the bytes alone decide: `path` only names the findings, so a
+    /// history audit can scan a blob before it knows where the blob lives.
+    pub fn scan_secrets(&self, path: &str, bytes: &[u8]) -> BlobScan {
         let mut result = BlobScan::default();
         for found in self.engine.find_secrets(bytes) {
             if found.allowed_inline {
@@ -128,11 +136,20 @@ impl Scanner {
                 },
             });
         }
-        // Content lints share this one entry point so tree, staged and history all get them; the
-        // literal prefilter inside keeps the common file (no key-creation request) free.
+        result
+    }
+
+    /// Whether `add_path_lints` could find anything in these bytes (a literal prefilter).
+    pub fn may_need_path_lints(bytes: &[u8]) -> bool {
+        broad_scope::may_contain_request(bytes)
+    }
+
+    /// The content lints, which read a file the way its language (its path) says.
+    pub fn add_path_lints(&self, path: &str, bytes: &[u8], result: &mut BlobScan) {
+        // Content lints share scan_blob with secrets so tree, staged and history all get them;
+        // the literal prefilter inside keeps the common file (no key-creation request) free.
         let lints = broad_scope::check(path, bytes, &|id| self.lint_enabled(id));
         result.inline_suppressed += lints.inline_suppressed;
         result.occurrences.extend(lints.occurrences);
-        result
     }
 }

@@ -3,6 +3,8 @@
 mod git;
 pub mod history;
 mod index_file;
+mod object_id;
+mod pack;
 pub mod progress;
 pub mod staged;
 pub mod tree;

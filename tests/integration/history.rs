@@ -607,3 +607,165 @@ fn scope_requests_are_reported_while_at_head_and_counted_once_gone() {
         "{stderr}"
     );
 }
+
+/// A report without what may differ between two runs of the same audit (its duration).
+fn without_timing(report: &Value) -> Value {
+    let mut report = report.clone();
+    if let Some(summary) = report["summary"].as_object_mut() {
+        summary.remove("duration_ms");
+    }
+    report
+}
+
+fn repack(repo: &Path) {
+    git(repo, &["repack", "-adfq", "--depth=10", "--window=20"]);
+    let counts = git(repo, &["count-objects", "-v"]);
+    assert!(
+        counts.contains("\ncount: 0\n") || counts.starts_with("count: 0\n"),
+        "{counts}"
+    );
+}
+
+#[test]
+fn packed_history_reads_the_same_as_loose_objects() {
+    let dir = new_repo();
+    let repo = dir.path();
+    // A file edited in small steps: once packed, most versions are deltas, one holds a key.
+    let mut text: String = (0..120).map(|n| format!("setting_{n} = {n}\n")).collect();
+    for step in 0..8 {
+        text.push_str(&format!("step_{step} = True\n"));
+        if step == 5 {
+            text.push_str(&format!("TUSKY = '{}'\n", live_key(430)));
+        }
+        write_commit(repo, "app/settings.py", &text, &format!("step {step}"));
+    }
+    write_commit(
+        repo,
+        "old/key.txt",
+        &format!("{}\n", test_key(431)),
+        "old key",
+    );
+    std::fs::remove_file(repo.join("old/key.txt")).unwrap();
+    commit_all(repo, "drop the old key");
+    write_commit(repo, "a.txt", &format!("{}\n", live_key(432)), "a");
+    git(repo, &["mv", "a.txt", "b.txt"]);
+    commit_all(repo, "rename");
+    git(repo, &["checkout", "-q", "-b", "side"]);
+    write_commit(
+        repo,
+        "side.txt",
+        &format!("{}\n", test_key(433)),
+        "side key",
+    );
+    git(repo, &["checkout", "-q", "main"]);
+    git(
+        repo,
+        &["merge", "-q", "--no-ff", "side", "-m", "merge side"],
+    );
+    git(repo, &["tag", "-a", "v1", "-m", "v1"]);
+    write_commit(repo, ".env", "TOKEN=1\n", "env file");
+    write_commit(
+        repo,
+        "model.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:0000\nsize 12345\n",
+        "lfs",
+    );
+    write_commit(repo, "big.txt", &"y".repeat(6000), "big");
+    write_commit(
+        repo,
+        "allowed.txt",
+        &format!("{} # tuskguard:allow\n", live_key(434)),
+        "allowed",
+    );
+    let copied = format!("{}\n", live_key(435));
+    write_commit(repo, "copy1.txt", &copied, "copy one");
+    write_commit(repo, "copy2.txt", &copied, "copy two");
+    // Spelled in pieces so this repository's own source holds no key-creation request.
+    let request = format!(
+        "await fetch(API + '/v2/{}', {{ method: 'POST', body: JSON.stringify({{ name: 'ci' }}) }});\n",
+        ["api", "keys"].join("-")
+    );
+    write_commit(repo, "make-key.js", &request, "admin key request");
+
+    let args = ["--max-file-size", "4K"];
+    let (loose_code, loose, _) = audit(repo, &args);
+    repack(repo);
+    let (packed_code, packed, stderr) = audit(repo, &args);
+    assert_eq!(packed_code, loose_code, "{stderr}");
+    assert_eq!(without_timing(&packed), without_timing(&loose));
+    assert_eq!(secrets(&packed).len(), 5, "{packed:#}");
+    let summary = &packed["summary"];
+    assert_eq!(summary["skipped"]["lfs-pointer"], 1, "{summary}");
+    assert_eq!(summary["skipped"]["too-large"], 1, "{summary}");
+    assert_eq!(summary["suppressed"]["inline"], 1, "{summary}");
+    let kinds: Vec<&Value> = packed["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["kind"])
+        .collect();
+    assert!(kinds.contains(&&Value::from("broad-scope")), "{kinds:?}");
+
+    // New loose objects on top of the pack: both ways of reading in one audit.
+    write_commit(
+        repo,
+        "late.txt",
+        &format!("{}\n", live_key(436)),
+        "late key",
+    );
+    let (_, mixed, _) = audit(repo, &args);
+    assert_eq!(secrets(&mixed).len(), 6, "{mixed:#}");
+}
+
+#[test]
+fn a_damaged_packed_blob_is_counted_and_the_audit_goes_on() {
+    let dir = new_repo();
+    let repo = dir.path();
+    write_commit(
+        repo,
+        "victim.txt",
+        &"this object gets damaged in the pack\n".repeat(40),
+        "victim",
+    );
+    write_commit(repo, "k.txt", &format!("{}\n", live_key(437)), "key");
+    repack(repo);
+    let blob = rev_parse(repo, "HEAD~1:victim.txt");
+    let pack_dir = repo.join(".git/objects/pack");
+    let index = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "idx"))
+        .unwrap();
+    // `verify-pack -v` lines: id, type, size, size in pack, offset.
+    let listing = git(repo, &["verify-pack", "-v", index.to_str().unwrap()]);
+    let line = listing
+        .lines()
+        .find(|line| line.starts_with(&blob))
+        .unwrap();
+    let fields: Vec<usize> = line
+        .split_whitespace()
+        .skip(2)
+        .take(3)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (in_pack, offset) = (fields[1], fields[2]);
+    let pack = index.with_extension("pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    for byte in &mut bytes[offset + in_pack / 2..offset + in_pack / 2 + 4] {
+        *byte ^= 0xff;
+    }
+    let mut permissions = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&pack, permissions).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+
+    let (code, report, stderr) = audit(repo, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(secrets(&report).len(), 1, "{report}");
+    assert_eq!(
+        report["summary"]["skipped"]["corrupt-object"], 1,
+        "{report}"
+    );
+    assert!(stderr.contains("victim.txt"), "{stderr}");
+}

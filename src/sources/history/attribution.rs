@@ -77,7 +77,7 @@ impl<'r> Attribution<'r> {
     }
 
     fn hot_index(&mut self, blob: Oid) -> Option<u32> {
-        let blob = *self.graph.blob_ids.get(&blob)?;
+        let blob = *self.graph.blob_ids.get(&blob.into())?;
         let next = self.hot.len() as u32;
         let index = *self.hot.entry(blob).or_insert(next);
         if index == next {
@@ -118,15 +118,15 @@ impl<'r> Attribution<'r> {
             && let Ok(object) = self
                 .graph
                 .repo
-                .find_tree(self.graph.tree_oids[tree as usize])
+                .find_tree(self.graph.tree_oids[tree as usize].to_oid())
         {
             for entry in object.iter() {
                 let name = String::from_utf8_lossy(entry.name_bytes());
-                if let Some(blob) = self.graph.blob_ids.get(&entry.id())
+                if let Some(blob) = self.graph.blob_ids.get(&entry.id().into())
                     && let Some(hot) = self.hot.get(blob)
                 {
                     entries.push((*hot, name.into_owned()));
-                } else if let Some(child) = self.graph.tree_ids.get(&entry.id()).copied()
+                } else if let Some(child) = self.graph.tree_ids.get(&entry.id().into()).copied()
                     && depth < MAX_TREE_DEPTH
                     && self.is_hot_tree(child, depth + 1)
                 {
@@ -169,12 +169,16 @@ impl<'r> Attribution<'r> {
         let Some(tree) = repo.head().ok().and_then(|h| h.peel_to_tree().ok()) else {
             return HashSet::new();
         };
-        let index = match self.graph.tree_ids.get(&tree.id()) {
+        let index = match self.graph.tree_ids.get(&tree.id().into()) {
             Some(index) => *index,
             None => {
-                let index =
-                    self.graph
-                        .visit_tree(tree.id(), &mut String::new(), 0, false, &mut |_| {});
+                let index = self.graph.visit_tree(
+                    tree.id().into(),
+                    &mut String::new(),
+                    0,
+                    false,
+                    &mut |_| {},
+                );
                 self.tree_state.resize(self.graph.tree_oids.len(), 0);
                 index
             }

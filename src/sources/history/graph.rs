@@ -1,8 +1,6 @@
 //! Pass 1's view of history: each tree visited once, each new blob handed to the scanner, and a
 //! compact graph (u32 indices, no names) kept so that attribution never re-reads every tree.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository};
@@ -12,6 +10,7 @@ use crate::lints::ENV_FILE_COMMITTED;
 use crate::lints::env_files::is_env_file_path;
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
+use crate::sources::object_id::{ObjectId, OidMap};
 
 /// Git refuses trees deeper than this by default (core.maxTreeDepth); a hostile repository must
 /// not overflow our stack.
@@ -19,28 +18,6 @@ pub const MAX_TREE_DEPTH: usize = 4096;
 
 /// Marks "no index" (unreadable tree, commit outside the walk).
 pub const NONE: u32 = u32::MAX;
-
-/// Object ids are already uniformly random: hashing their first 8 bytes is enough and far
-/// cheaper than SipHash over millions of tree entries.
-#[derive(Default)]
-pub struct OidHasher(u64);
-
-impl Hasher for OidHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
-    }
-
-    fn write_usize(&mut self, _length: usize) {}
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub type OidMap<V> = HashMap<Oid, V, BuildHasherDefault<OidHasher>>;
 
 /// A blob to read and scan, with the first path it was seen at (reports name blobs by path).
 pub struct BlobJob {
@@ -59,7 +36,7 @@ pub struct TreeGraph<'r> {
     scanner: &'r Scanner,
     stats: &'r ScanStats,
     pub tree_ids: OidMap<u32>,
-    pub tree_oids: Vec<Oid>,
+    pub tree_oids: Vec<ObjectId>,
     /// Per tree index: its range in `edges`.
     pub tree_edges: Vec<(u32, u32)>,
     pub edges: Vec<u32>,
@@ -73,6 +50,23 @@ pub struct TreeGraph<'r> {
     pub commit_parents: Vec<(u32, u32)>,
     pub parent_edges: Vec<u32>,
     submodules_noted: bool,
+    /// Trees already rebuilt from the packs; each is taken out when visited (once).
+    tree_cache: OidMap<Box<[u8]>>,
+}
+
+/// A tree's raw bytes, from the pack reader's cache or from libgit2.
+enum TreeBytes<'o> {
+    Cached(Box<[u8]>),
+    Read(git2::OdbObject<'o>),
+}
+
+impl TreeBytes<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            TreeBytes::Cached(bytes) => bytes,
+            TreeBytes::Read(object) => object.data(),
+        }
+    }
 }
 
 impl<'r> TreeGraph<'r> {
@@ -98,10 +92,21 @@ impl<'r> TreeGraph<'r> {
             commit_parents: Vec::new(),
             parent_edges: Vec::new(),
             submodules_noted: false,
+            tree_cache: OidMap::default(),
         }
     }
 
-    fn corrupt_tree(&self, prefix: &str, tree_id: Oid, why: &str) {
+    /// Trees rebuilt ahead of the walk; the ones not in it are read through libgit2.
+    pub fn use_tree_cache(&mut self, cache: OidMap<Box<[u8]>>) {
+        self.tree_cache = cache;
+    }
+
+    /// Frees what the walk did not use (unreachable trees).
+    pub fn drop_tree_cache(&mut self) {
+        self.tree_cache = OidMap::default();
+    }
+
+    fn corrupt_tree(&self, prefix: &str, tree_id: ObjectId, why: &str) {
         self.stats.skip(
             SkipReason::CorruptObject,
             Some(format!(
@@ -135,7 +140,7 @@ impl<'r> TreeGraph<'r> {
     /// that bound a range). Returns the tree's index.
     pub fn visit_tree(
         &mut self,
-        tree_id: Oid,
+        tree_id: ObjectId,
         prefix: &mut String,
         depth: usize,
         scan: bool,
@@ -156,17 +161,19 @@ impl<'r> TreeGraph<'r> {
         }
         // Raw bytes parsed here: libgit2's tree objects allocate per entry, and the walk reads
         // every unique tree of the history.
-        let odb = self.odb;
-        let object = match odb.read(tree_id) {
-            Ok(object) if object.kind() == ObjectType::Tree => object,
-            Ok(_) => {
-                self.corrupt_tree(prefix, tree_id, "not a tree");
-                return index;
-            }
-            Err(err) => {
-                self.corrupt_tree(prefix, tree_id, err.message());
-                return index;
-            }
+        let object = match self.tree_cache.remove(&tree_id) {
+            Some(bytes) => TreeBytes::Cached(bytes),
+            None => match self.odb.read(tree_id.to_oid()) {
+                Ok(object) if object.kind() == ObjectType::Tree => TreeBytes::Read(object),
+                Ok(_) => {
+                    self.corrupt_tree(prefix, tree_id, "not a tree");
+                    return index;
+                }
+                Err(err) => {
+                    self.corrupt_tree(prefix, tree_id, err.message());
+                    return index;
+                }
+            },
         };
         let data = object.data();
         let mut children = Vec::new();
@@ -181,7 +188,7 @@ impl<'r> TreeGraph<'r> {
                 break;
             };
             rest = tail;
-            let Ok(id) = Oid::from_bytes(entry.oid) else {
+            let Some(id) = ObjectId::from_slice(entry.oid) else {
                 break;
             };
             match entry.mode {
@@ -225,7 +232,7 @@ impl<'r> TreeGraph<'r> {
                         continue;
                     }
                     if env_candidate && is_env_file_path(path) {
-                        self.env_blobs.push(id);
+                        self.env_blobs.push(id.to_oid());
                     }
                     let blob = match known {
                         Some(known) => known,
@@ -234,7 +241,7 @@ impl<'r> TreeGraph<'r> {
                             self.blob_ids.insert(id, next);
                             if scan {
                                 send(BlobJob {
-                                    blob: id,
+                                    blob: id.to_oid(),
                                     path: path.to_owned(),
                                 });
                             }

@@ -1,12 +1,16 @@
 //! The history source: every blob reachable from the chosen refs, read and scanned exactly once.
 //!
 //! Pass 1 walks commits parents-first, visits each tree once (trees and blobs are deduplicated by
-//! id) and streams each new blob to worker threads that each own a `Repository` (git2 handles are
-//! not `Sync`). Only blobs with findings (and env files) go on to pass 2, which maps them back to
-//! every commit and path holding them; a history without findings never pays for attribution.
+//! id) and lists each new blob. A full audit first rebuilds every packed tree, and afterwards
+//! every listed packed blob, with the pack reader (`sources::pack`: each object inflated once,
+//! on all cores, in pack order); whatever it cannot deliver (loose objects, a range audit's few
+//! blobs) goes to worker threads that read through libgit2, one `Repository` each (git2 handles
+//! are not `Sync`). Only blobs with findings (and env files) go on to pass 2, which maps them back
+//! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
 mod graph;
+mod packed;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,9 +21,11 @@ use git2::{Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
 use self::attribution::Attribution;
-use self::graph::{BlobJob, NONE, OidMap, TreeGraph};
+use self::graph::{BlobJob, NONE, TreeGraph};
 use super::ScanStats;
 use super::git::is_lfs_pointer;
+use super::object_id::{ObjectId, OidMap};
+use super::pack::PackSet;
 use crate::config::ScanSettings;
 use crate::findings::{HistoryInfo, Occurrence, SkipReason};
 use crate::scanner::Scanner;
@@ -90,27 +96,54 @@ pub fn scan_history(
         stats.warn("the repository has no commits yet: there is no history to audit".to_owned());
         return Ok(HistoryScan::default());
     }
-    let (commits, boundary) = list_commits(repo, scope, &tips, stats)?;
-    progress.set_length(commits.len() as u64);
-
     let odb = repo.odb().context("cannot open the object database")?;
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
-    for oid in &boundary {
-        // Blobs already present before the range are not new in it: mark them seen unscanned.
-        if let Ok(commit) = repo.find_commit(*oid) {
-            graph.visit_tree(commit.tree_id(), &mut String::new(), 0, false, &mut |_| {});
+    let list = || -> Result<(Vec<Oid>, Vec<Oid>)> {
+        let listed = list_commits(repo, scope, &tips, stats)?;
+        progress.set_length(listed.0.len() as u64);
+        Ok(listed)
+    };
+    // A range audit reads few objects: rebuilding whole packs for it would cost more.
+    let packs = (!scope.is_restricted())
+        .then(|| PackSet::open(&repo.commondir().join("objects")))
+        .filter(|packs| packs.slot_count() > 0);
+    let (commits, hits) = match &packs {
+        // A full audit has no range, so no boundary commits.
+        Some(packs) => packed::scan_with_packs(
+            packs,
+            || list().map(|(commits, _)| commits),
+            &mut graph,
+            settings,
+            scanner,
+            stats,
+            progress,
+        )?,
+        None => {
+            let (commits, boundary) = list()?;
+            for oid in &boundary {
+                // Blobs already present before the range are not new in it: seen, unscanned.
+                if let Ok(commit) = repo.find_commit(*oid) {
+                    graph.visit_tree(
+                        commit.tree_id().into(),
+                        &mut String::new(),
+                        0,
+                        false,
+                        &mut |_| {},
+                    );
+                }
+            }
+            let hits = scan_streaming(
+                repo.path(),
+                &commits,
+                &mut graph,
+                settings,
+                scanner,
+                stats,
+                progress,
+            )?;
+            (commits, hits)
         }
-    }
-
-    let hits = scan_blobs(
-        repo.path(),
-        &commits,
-        &mut graph,
-        settings,
-        scanner,
-        stats,
-        progress,
-    )?;
+    };
     let mut result = HistoryScan {
         commits_scanned: commits.len() as u64,
         ..HistoryScan::default()
@@ -255,8 +288,8 @@ fn list_commits(
     Ok((commits, boundary))
 }
 
-/// Pass 1: walks each commit's tree (each tree once) and streams new blobs to the workers.
-fn scan_blobs(
+/// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
+fn scan_streaming(
     git_dir: &Path,
     commits: &[Oid],
     graph: &mut TreeGraph<'_>,
@@ -264,6 +297,83 @@ fn scan_blobs(
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
+) -> Result<Vec<BlobHit>> {
+    scan_on_workers(git_dir, settings, scanner, stats, |send| {
+        walk_commits(
+            commits,
+            graph,
+            &mut OidMap::default(),
+            stats,
+            progress,
+            send,
+        );
+    })
+}
+
+/// The commit headers (tree, parents) rebuilt ahead of the walk, by commit id.
+pub type CommitHeaders = OidMap<(ObjectId, Vec<ObjectId>)>;
+
+/// Walks each commit's tree (each tree once, parents before children), hands each new blob to
+/// `send` and stops early when `send` says the consumers are gone.
+fn walk_commits(
+    commits: &[Oid],
+    graph: &mut TreeGraph<'_>,
+    prefetched: &mut CommitHeaders,
+    stats: &ScanStats,
+    progress: &ProgressBar,
+    send: &mut dyn FnMut(BlobJob) -> bool,
+) {
+    let commit_index: OidMap<u32> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, oid)| (ObjectId::from(*oid), i as u32))
+        .collect();
+    let mut stopped = false;
+    for (index, oid) in commits.iter().enumerate() {
+        if index % 64 == 0 {
+            progress.set_position(index as u64);
+        }
+        let header = prefetched.remove(&ObjectId::from(*oid)).or_else(|| {
+            graph
+                .read_commit(*oid)
+                .and_then(|data| parse_commit_header(&data))
+        });
+        let Some((tree_id, parent_ids)) = header else {
+            stats.skip(
+                SkipReason::CorruptObject,
+                Some(format!(
+                    "commit {oid} cannot be read; its tree was not audited"
+                )),
+            );
+            graph.add_commit(NONE, std::iter::empty());
+            continue;
+        };
+        let mut forward = |job: BlobJob| {
+            if !stopped && !send(job) {
+                stopped = true;
+            }
+        };
+        let tree = graph.visit_tree(tree_id, &mut String::new(), 0, true, &mut forward);
+        // Parents outside the walk (shallow boundary, --since, --max-count) are left out.
+        let parents = parent_ids
+            .iter()
+            .filter_map(|p| commit_index.get(p).copied());
+        graph.add_commit(tree, parents);
+        if stopped {
+            break;
+        }
+    }
+    progress.set_position(commits.len() as u64);
+}
+
+/// Runs `produce` with a sender whose blobs worker threads read through libgit2 (one
+/// `Repository` each) and scan; returns the blobs with findings.
+fn scan_on_workers(
+    git_dir: &Path,
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    stats: &ScanStats,
+    produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
 ) -> Result<Vec<BlobHit>> {
     // Jobs travel in batches: one channel hand-off per blob costs more than reading a small blob.
     let (sender, receiver) = bounded::<Vec<BlobJob>>(64);
@@ -290,52 +400,22 @@ fn scan_blobs(
             })
             .collect();
         drop(receiver);
-        let mut walk_error = None;
+        let mut send_error = None;
         let mut batch: Vec<BlobJob> = Vec::with_capacity(JOB_BATCH);
-        let commit_index: OidMap<u32> = commits
-            .iter()
-            .enumerate()
-            .map(|(i, oid)| (*oid, i as u32))
-            .collect();
-        for (index, oid) in commits.iter().enumerate() {
-            if index % 64 == 0 {
-                progress.set_position(index as u64);
-            }
-            let header = graph
-                .read_commit(*oid)
-                .and_then(|data| parse_commit_header(&data));
-            let Some((tree_id, parent_ids)) = header else {
-                stats.skip(
-                    SkipReason::CorruptObject,
-                    Some(format!(
-                        "commit {oid} cannot be read; its tree was not audited"
-                    )),
-                );
-                graph.add_commit(NONE, std::iter::empty());
-                continue;
-            };
-            let mut send = |job: BlobJob| {
-                batch.push(job);
-                if batch.len() >= JOB_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(JOB_BATCH));
-                    if walk_error.is_none() && sender.send(full).is_err() {
-                        walk_error = Some(anyhow::anyhow!("every history worker stopped"));
-                    }
+        let mut send = |job: BlobJob| {
+            batch.push(job);
+            if batch.len() >= JOB_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(JOB_BATCH));
+                if sender.send(full).is_err() {
+                    send_error = Some(anyhow::anyhow!("every history worker stopped"));
+                    return false;
                 }
-            };
-            let tree = graph.visit_tree(tree_id, &mut String::new(), 0, true, &mut send);
-            // Parents outside the walk (shallow boundary, --since, --max-count) are left out.
-            let parents = parent_ids
-                .iter()
-                .filter_map(|p| commit_index.get(p).copied());
-            graph.add_commit(tree, parents);
-            if walk_error.is_some() {
-                break;
             }
-        }
-        progress.set_position(commits.len() as u64);
-        if !batch.is_empty() && walk_error.is_none() && sender.send(batch).is_err() {
-            walk_error = Some(anyhow::anyhow!("every history worker stopped"));
+            true
+        };
+        produce(&mut send);
+        if !batch.is_empty() && send_error.is_none() && sender.send(batch).is_err() {
+            send_error = Some(anyhow::anyhow!("every history worker stopped"));
         }
         drop(sender);
         let mut hits = Vec::new();
@@ -347,7 +427,7 @@ fn scan_blobs(
                 Err(_) => worker_error = Some(anyhow::anyhow!("a history worker panicked")),
             }
         }
-        match worker_error.or(walk_error) {
+        match worker_error.or(send_error) {
             Some(err) => Err(err),
             None => Ok(hits),
         }
@@ -380,14 +460,7 @@ fn scan_one_blob(
             return None;
         }
     };
-    if size > max_file_size {
-        stats.skip(
-            SkipReason::TooLarge,
-            Some(format!(
-                "{} (blob {}): skipped, {size} bytes is over --max-file-size ({max_file_size})",
-                job.path, job.blob
-            )),
-        );
+    if too_large(&job, size, max_file_size, stats) {
         return None;
     }
     let object = match odb.read(job.blob) {
@@ -397,12 +470,41 @@ fn scan_one_blob(
             return None;
         }
     };
-    let bytes = object.data();
+    scan_bytes(&job, object.data(), max_file_size, scanner, stats)
+}
+
+/// Counts and says a blob over `--max-file-size`.
+fn too_large(job: &BlobJob, size: u64, max_file_size: u64, stats: &ScanStats) -> bool {
+    if size <= max_file_size {
+        return false;
+    }
+    stats.skip(
+        SkipReason::TooLarge,
+        Some(format!(
+            "{} (blob {}): skipped, {size} bytes is over --max-file-size ({max_file_size})",
+            job.path, job.blob
+        )),
+    );
+    true
+}
+
+/// Scans one blob's bytes (both reading paths end here).
+fn scan_bytes(
+    job: &BlobJob,
+    bytes: &[u8],
+    max_file_size: u64,
+    scanner: &Scanner,
+    stats: &ScanStats,
+) -> Option<BlobHit> {
+    let size = bytes.len() as u64;
+    if too_large(job, size, max_file_size, stats) {
+        return None;
+    }
     if is_lfs_pointer(bytes) {
         stats.skip(SkipReason::LfsPointer, None);
         return None;
     }
-    stats.scanned(bytes.len() as u64);
+    stats.scanned(size);
     let result = scanner.scan_blob(&job.path, bytes);
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     (!result.occurrences.is_empty()).then_some(BlobHit {
@@ -412,18 +514,29 @@ fn scan_one_blob(
 }
 
 /// The tree and parents of a raw commit object (`tree <hex>` then `parent <hex>` lines).
-fn parse_commit_header(data: &[u8]) -> Option<(Oid, Vec<Oid>)> {
+fn parse_commit_header(data: &[u8]) -> Option<(ObjectId, Vec<ObjectId>)> {
     let mut lines = data.split(|b| *b == b'\n');
-    let tree = lines.next()?.strip_prefix(b"tree ")?;
-    let tree = Oid::from_str(std::str::from_utf8(tree).ok()?).ok()?;
+    let tree = parse_hex_id(lines.next()?.strip_prefix(b"tree ")?)?;
     let mut parents = Vec::new();
     for line in lines {
         match line.strip_prefix(b"parent ") {
-            Some(hex) => parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?),
+            Some(hex) => parents.push(parse_hex_id(hex)?),
             None => break,
         }
     }
     Some((tree, parents))
+}
+
+fn parse_hex_id(hex: &[u8]) -> Option<ObjectId> {
+    if hex.len() != 40 {
+        return None;
+    }
+    let mut id = [0u8; 20];
+    for (byte, pair) in id.iter_mut().zip(hex.chunks_exact(2)) {
+        let digit = |c: u8| (c as char).to_digit(16);
+        *byte = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(ObjectId(id))
 }
 
 #[cfg(test)]
@@ -437,6 +550,7 @@ mod tests {
         let raw = format!("tree {tree}\nparent {parent}\nauthor A <a@x> 1 +0000\n\nmsg\n");
         let (t, p) = parse_commit_header(raw.as_bytes()).unwrap();
         assert_eq!(t.to_string(), tree);
+        assert_eq!(p[0].to_string(), parent);
         assert_eq!(p.len(), 1);
         assert!(parse_commit_header(b"garbage").is_none());
         assert!(parse_commit_header(b"tree nothex\n").is_none());

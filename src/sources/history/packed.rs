@@ -1,0 +1,236 @@
+//! Pass 1 of a full audit, on the packs: three things run at once.
+//!
+//! - every packed blob is rebuilt and scanned for secrets (the bytes alone decide them);
+//! - every packed tree and commit is rebuilt, then the walk runs on them: it decides which
+//!   blobs are reachable and at which path each was first seen;
+//! - afterwards, each reachable blob takes its scan result from a per-slot table, the few that
+//!   need path-dependent lints are read once more, and whatever the packs did not deliver
+//!   (loose objects, damaged entries) goes to the libgit2 workers.
+//!
+//! Unreachable packed blobs are scanned for nothing, and counted nowhere: they are rare, and
+//! waiting for the walk before scanning would leave a core idle for its whole length.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use anyhow::{Result, anyhow};
+use git2::Oid;
+use indicatif::ProgressBar;
+
+use super::graph::{BlobJob, TreeGraph};
+use super::{
+    BlobHit, CommitHeaders, parse_commit_header, scan_on_workers, too_large, walk_commits,
+};
+use crate::config::ScanSettings;
+use crate::findings::SkipReason;
+use crate::scanner::{BlobScan, Scanner};
+use crate::sources::ScanStats;
+use crate::sources::git::is_lfs_pointer;
+use crate::sources::object_id::OidMap;
+use crate::sources::pack::{ObjectKind, PackSet};
+
+/// Rebuilt trees kept for the walk at most; past it, trees are read through libgit2 as the
+/// walk reaches them (slower, but memory stays bounded on huge histories).
+const TREE_CACHE_BUDGET: usize = 512 << 20;
+
+/// What scanning a packed blob came to, per slot: the outcome in the top byte, the blob's size
+/// below. Zero means "not delivered".
+const SCANNED: u64 = 1 << 56;
+const TOO_LARGE: u64 = 2 << 56;
+const LFS_POINTER: u64 = 3 << 56;
+const OUTCOME: u64 = 0xff << 56;
+/// The bytes may hold a key-creation request: the path-dependent lints must read them.
+const NEEDS_PATH_LINTS: u64 = 1 << 55;
+const SIZE: u64 = NEEDS_PATH_LINTS - 1;
+
+struct PackedScans {
+    status: Vec<AtomicU64>,
+    /// Only blobs with findings or suppressed matches: most have neither.
+    results: Mutex<HashMap<usize, BlobScan>>,
+}
+
+impl PackedScans {
+    fn record(&self, slot: usize, bytes: &[u8], max_file_size: u64, scanner: &Scanner) {
+        let size = (bytes.len() as u64).min(SIZE);
+        let status = if size > max_file_size {
+            TOO_LARGE | size
+        } else if is_lfs_pointer(bytes) {
+            LFS_POINTER | size
+        } else {
+            // Named by the walk afterwards: the path is not known yet.
+            let scan = scanner.scan_secrets("", bytes);
+            let worth_keeping =
+                !scan.occurrences.is_empty() || scan.inline_suppressed + scan.config_suppressed > 0;
+            if worth_keeping && let Ok(mut results) = self.results.lock() {
+                results.insert(slot, scan);
+            }
+            let lints = if Scanner::may_need_path_lints(bytes) {
+                NEEDS_PATH_LINTS
+            } else {
+                0
+            };
+            SCANNED | lints | size
+        };
+        self.status[slot].store(status, Ordering::Release);
+    }
+}
+
+/// Pass 1 on the packs (see the module comment). `list` lists the commits to walk, on this
+/// thread while the packs are being read; returns them and the blobs with findings.
+pub fn scan_with_packs(
+    packs: &PackSet,
+    list: impl FnOnce() -> Result<Vec<Oid>>,
+    graph: &mut TreeGraph<'_>,
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    stats: &ScanStats,
+    progress: &ProgressBar,
+) -> Result<(Vec<Oid>, Vec<BlobHit>)> {
+    let threads = settings.threads.max(1);
+    let scans = PackedScans {
+        status: (0..packs.slot_count()).map(|_| AtomicU64::new(0)).collect(),
+        results: Mutex::new(HashMap::new()),
+    };
+    let mut jobs = Vec::new();
+    let commits = std::thread::scope(|scope| -> Result<Vec<Oid>> {
+        scope.spawn(|| {
+            packs.for_each_object(
+                &[ObjectKind::Blob],
+                threads,
+                |_, _| true,
+                |packed, bytes| scans.record(packed.slot, bytes, settings.max_file_size, scanner),
+            );
+        });
+        progress.set_message("reading trees");
+        let rebuilt = scope.spawn(|| rebuild_trees_and_commits(packs, threads));
+        let commits = list()?;
+        let (trees, mut commit_headers) = rebuilt
+            .join()
+            .map_err(|_| anyhow!("the thread reading trees panicked"))?;
+        graph.use_tree_cache(trees);
+        progress.set_message("walking history");
+        walk_commits(
+            &commits,
+            graph,
+            &mut commit_headers,
+            stats,
+            progress,
+            &mut |job| {
+                jobs.push(job);
+                true
+            },
+        );
+        graph.drop_tree_cache();
+        progress.set_message("scanning blobs");
+        Ok(commits)
+    })?;
+
+    let mut results = scans.results.into_inner().unwrap_or_default();
+    let mut hits = Vec::new();
+    let mut unread = Vec::new();
+    for job in jobs {
+        let delivered = packs.slots_of(job.blob.into()).find_map(|slot| {
+            let status = scans.status[slot].load(Ordering::Acquire);
+            (status != 0).then_some((slot, status))
+        });
+        let Some((slot, status)) = delivered else {
+            unread.push(job);
+            continue;
+        };
+        let size = status & SIZE;
+        match status & OUTCOME {
+            TOO_LARGE => {
+                too_large(&job, size, settings.max_file_size, stats);
+            }
+            LFS_POINTER => stats.skip(SkipReason::LfsPointer, None),
+            _ => {
+                stats.scanned(size);
+                let mut scan = results.remove(&slot).unwrap_or_default();
+                for occurrence in &mut scan.occurrences {
+                    occurrence.location.path.clone_from(&job.path);
+                }
+                if status & NEEDS_PATH_LINTS != 0 {
+                    add_path_lints(graph, &job, scanner, stats, &mut scan);
+                }
+                stats.suppressed(scan.inline_suppressed, scan.config_suppressed);
+                if !scan.occurrences.is_empty() {
+                    hits.push(BlobHit {
+                        blob: job.blob,
+                        occurrences: scan.occurrences,
+                    });
+                }
+            }
+        }
+    }
+    if !unread.is_empty() {
+        let git_dir = graph.repo.path().to_path_buf();
+        let mut rest = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
+            for job in unread {
+                if !send(job) {
+                    break;
+                }
+            }
+        })?;
+        hits.append(&mut rest);
+    }
+    Ok((commits, hits))
+}
+
+/// The path-dependent lints for a blob whose bytes suggested them: read once more (rare).
+fn add_path_lints(
+    graph: &TreeGraph<'_>,
+    job: &BlobJob,
+    scanner: &Scanner,
+    stats: &ScanStats,
+    scan: &mut BlobScan,
+) {
+    match graph.repo.find_blob(job.blob) {
+        Ok(blob) => scanner.add_path_lints(&job.path, blob.content(), scan),
+        Err(err) => stats.skip(
+            SkipReason::CorruptObject,
+            Some(format!(
+                "{} (blob {}): cannot be read again for the scope lints ({}); skipped",
+                job.path,
+                job.blob,
+                err.message()
+            )),
+        ),
+    }
+}
+
+/// Every packed tree (up to the memory budget) and commit header, rebuilt on all cores.
+fn rebuild_trees_and_commits(
+    packs: &PackSet,
+    threads: usize,
+) -> (OidMap<Box<[u8]>>, CommitHeaders) {
+    let trees = Mutex::new(OidMap::default());
+    let commits = Mutex::new(CommitHeaders::default());
+    let cached_bytes = AtomicUsize::new(0);
+    packs.for_each_object(
+        &[ObjectKind::Tree, ObjectKind::Commit],
+        threads,
+        |_, _| true,
+        |packed, bytes| match packed.kind {
+            ObjectKind::Commit => {
+                if let Some(header) = parse_commit_header(bytes)
+                    && let Ok(mut commits) = commits.lock()
+                {
+                    commits.insert(packed.id, header);
+                }
+            }
+            _ => {
+                let total = cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+                if total <= TREE_CACHE_BUDGET
+                    && let Ok(mut trees) = trees.lock()
+                {
+                    trees.insert(packed.id, bytes.into());
+                }
+            }
+        },
+    );
+    (
+        trees.into_inner().unwrap_or_default(),
+        commits.into_inner().unwrap_or_default(),
+    )
+}
