@@ -27,8 +27,9 @@ type HotEntries = Rc<Vec<(u32, String)>>;
 
 pub struct Attribution<'r> {
     graph: TreeGraph<'r>,
-    /// Blob index → hot index (into `hot_occurrences` / `hot_is_env`).
-    hot: HashMap<u32, u32>,
+    /// Blob index → hot index (into `hot_occurrences` / `hot_is_env`) or NONE: a plain array,
+    /// because deciding which trees are hot looks up every edge of the graph.
+    hot: Vec<u32>,
     hot_occurrences: Vec<Vec<Occurrence>>,
     hot_is_env: Vec<bool>,
     items: Vec<Item>,
@@ -38,14 +39,17 @@ pub struct Attribution<'r> {
     tree_state: Vec<u8>,
     /// Hot blobs (with paths relative to the tree) under each hot tree.
     memo: HashMap<u32, HotEntries>,
+    /// Per hot blob that is not an env file, its items (once computed).
+    secret_items: Vec<Option<Vec<u32>>>,
 }
 
 impl<'r> Attribution<'r> {
     pub fn new(graph: TreeGraph<'r>, hits: Vec<BlobHit>) -> Self {
         let tree_count = graph.tree_oids.len();
+        let blob_count = graph.blob_ids.len();
         let mut this = Attribution {
             graph,
-            hot: HashMap::new(),
+            hot: vec![NONE; blob_count],
             hot_occurrences: Vec::new(),
             hot_is_env: Vec::new(),
             items: Vec::new(),
@@ -53,6 +57,7 @@ impl<'r> Attribution<'r> {
             item_by_env_path: HashMap::new(),
             tree_state: vec![0; tree_count],
             memo: HashMap::new(),
+            secret_items: Vec::new(),
         };
         for hit in hits {
             let Some(index) = this.hot_index(hit.blob) else {
@@ -78,13 +83,13 @@ impl<'r> Attribution<'r> {
 
     fn hot_index(&mut self, blob: Oid) -> Option<u32> {
         let blob = *self.graph.blob_ids.get(&blob.into())?;
-        let next = self.hot.len() as u32;
-        let index = *self.hot.entry(blob).or_insert(next);
-        if index == next {
+        let slot = self.hot.get_mut(blob as usize)?;
+        if *slot == NONE {
+            *slot = self.hot_occurrences.len() as u32;
             self.hot_occurrences.push(Vec::new());
             self.hot_is_env.push(false);
         }
-        Some(index)
+        Some(*slot)
     }
 
     /// Whether any hot blob lies under tree `tree`; computed on the in-memory graph, once.
@@ -101,7 +106,7 @@ impl<'r> Attribution<'r> {
             hot |= if is_tree {
                 depth < MAX_TREE_DEPTH && self.is_hot_tree(child, depth + 1)
             } else {
-                self.hot.contains_key(&child)
+                self.hot.get(child as usize).is_some_and(|hot| *hot != NONE)
             };
         }
         self.tree_state[tree as usize] = if hot { 2 } else { 1 };
@@ -114,19 +119,13 @@ impl<'r> Attribution<'r> {
             return Rc::clone(found);
         }
         let mut entries = Vec::new();
-        if self.is_hot_tree(tree, depth)
-            && let Ok(object) = self
-                .graph
-                .repo
-                .find_tree(self.graph.tree_oids[tree as usize].to_oid())
-        {
-            for entry in object.iter() {
-                let name = String::from_utf8_lossy(entry.name_bytes());
-                if let Some(blob) = self.graph.blob_ids.get(&entry.id().into())
-                    && let Some(hot) = self.hot.get(blob)
+        if self.is_hot_tree(tree, depth) {
+            for (name, id) in self.graph.tree_entries(tree) {
+                if let Some(blob) = self.graph.blob_ids.get(&id)
+                    && let Some(hot) = self.hot.get(*blob as usize).filter(|hot| **hot != NONE)
                 {
-                    entries.push((*hot, name.into_owned()));
-                } else if let Some(child) = self.graph.tree_ids.get(&entry.id().into()).copied()
+                    entries.push((*hot, name));
+                } else if let Some(child) = self.graph.tree_ids.get(&id).copied()
                     && depth < MAX_TREE_DEPTH
                     && self.is_hot_tree(child, depth + 1)
                 {
@@ -142,6 +141,12 @@ impl<'r> Attribution<'r> {
 
     /// The items a hot blob at `path` stands for.
     fn items_of(&mut self, hot: u32, path: &str) -> Vec<u32> {
+        // Only env files depend on the path; the secrets of a blob are its own.
+        if !self.hot_is_env[hot as usize]
+            && let Some(known) = self.secret_items.get(hot as usize).and_then(Option::as_ref)
+        {
+            return known.clone();
+        }
         let mut items: Vec<u32> = self.hot_occurrences[hot as usize]
             .iter()
             .filter_map(|o| {
@@ -160,6 +165,10 @@ impl<'r> Attribution<'r> {
         }
         items.sort_unstable();
         items.dedup();
+        if !self.hot_is_env[hot as usize] {
+            self.secret_items.resize(self.hot_occurrences.len(), None);
+            self.secret_items[hot as usize] = Some(items.clone());
+        }
         items
     }
 
@@ -203,7 +212,9 @@ impl<'r> Attribution<'r> {
         let repo = self.graph.repo;
         // (hot blob, path) → first commit holding it there, in walk order (parents first).
         let mut first_seen: Vec<((u32, String), u32)> = Vec::new();
-        let mut seen_at: HashSet<(u32, String)> = HashSet::new();
+        // Per hot blob, the paths it was seen at: checked for every commit holding it, so a
+        // path is cloned only the first time.
+        let mut seen_at: Vec<HashSet<String>> = vec![HashSet::new(); self.hot_occurrences.len()];
         let mut introduced: HashMap<u32, u32> = HashMap::new();
         let empty: Rc<Vec<u32>> = Rc::new(Vec::new());
         // Items reachable from each commit, shared along linear history.
@@ -219,7 +230,8 @@ impl<'r> Attribution<'r> {
                         introduced.entry(*item).or_insert(index as u32);
                     }
                     here.extend(items);
-                    if seen_at.insert((*hot, path.clone())) {
+                    if !seen_at[*hot as usize].contains(path) {
+                        seen_at[*hot as usize].insert(path.clone());
                         first_seen.push(((*hot, path.clone()), index as u32));
                     }
                 }
@@ -230,9 +242,14 @@ impl<'r> Attribution<'r> {
                 .iter()
                 .map(|p| &reach[*p as usize])
                 .collect();
-            let merged = match (here.is_empty(), parents.as_slice()) {
-                (true, []) => Rc::clone(&empty),
-                (true, [only]) => Rc::clone(only),
+            here.sort_unstable();
+            here.dedup();
+            let merged = match parents.as_slice() {
+                [] if here.is_empty() => Rc::clone(&empty),
+                // Linear history that adds nothing new shares its parent's set.
+                [only] if here.iter().all(|item| only.binary_search(item).is_ok()) => {
+                    Rc::clone(only)
+                }
                 _ => union(&parents, &here),
             };
             reach.push(merged);

@@ -2,6 +2,7 @@
 //! compact graph (u32 indices, no names) kept so that attribution never re-reads every tree.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use git2::{ObjectType, Oid, Repository};
 
@@ -50,20 +51,22 @@ pub struct TreeGraph<'r> {
     pub commit_parents: Vec<(u32, u32)>,
     pub parent_edges: Vec<u32>,
     submodules_noted: bool,
-    /// Trees already rebuilt from the packs; each is taken out when visited (once).
-    tree_cache: OidMap<Box<[u8]>>,
+    /// Trees already rebuilt from the packs, kept through attribution (which needs the names
+    /// of the few trees on the way to a finding). Shared so a visit can hold one tree's bytes
+    /// while it recurses.
+    tree_cache: Rc<OidMap<Box<[u8]>>>,
 }
 
 /// A tree's raw bytes, from the pack reader's cache or from libgit2.
 enum TreeBytes<'o> {
-    Cached(Box<[u8]>),
+    Cached(Rc<OidMap<Box<[u8]>>>, ObjectId),
     Read(git2::OdbObject<'o>),
 }
 
 impl TreeBytes<'_> {
     fn data(&self) -> &[u8] {
         match self {
-            TreeBytes::Cached(bytes) => bytes,
+            TreeBytes::Cached(cache, id) => cache.get(id).map_or(&[], |bytes| bytes),
             TreeBytes::Read(object) => object.data(),
         }
     }
@@ -92,18 +95,48 @@ impl<'r> TreeGraph<'r> {
             commit_parents: Vec::new(),
             parent_edges: Vec::new(),
             submodules_noted: false,
-            tree_cache: OidMap::default(),
+            tree_cache: Rc::default(),
         }
     }
 
     /// Trees rebuilt ahead of the walk; the ones not in it are read through libgit2.
     pub fn use_tree_cache(&mut self, cache: OidMap<Box<[u8]>>) {
-        self.tree_cache = cache;
+        self.tree_cache = Rc::new(cache);
     }
 
-    /// Frees what the walk did not use (unreachable trees).
-    pub fn drop_tree_cache(&mut self) {
-        self.tree_cache = OidMap::default();
+    /// A tree's raw bytes, from the cache or libgit2; None (said as corrupt) when unreadable.
+    fn tree_bytes(&self, tree_id: ObjectId, prefix: &str) -> Option<TreeBytes<'r>> {
+        if self.tree_cache.contains_key(&tree_id) {
+            return Some(TreeBytes::Cached(Rc::clone(&self.tree_cache), tree_id));
+        }
+        match self.odb.read(tree_id.to_oid()) {
+            Ok(object) if object.kind() == ObjectType::Tree => Some(TreeBytes::Read(object)),
+            Ok(_) => {
+                self.corrupt_tree(prefix, tree_id, "not a tree");
+                None
+            }
+            Err(err) => {
+                self.corrupt_tree(prefix, tree_id, err.message());
+                None
+            }
+        }
+    }
+
+    /// The (name, id) entries of an already visited tree, for attribution.
+    pub fn tree_entries(&self, tree: u32) -> Vec<(String, ObjectId)> {
+        let tree_id = self.tree_oids[tree as usize];
+        let Some(object) = self.tree_bytes(tree_id, "") else {
+            return Vec::new();
+        };
+        let mut entries = Vec::new();
+        let mut rest = object.data();
+        while let Some((entry, tail)) = next_entry(rest) {
+            rest = tail;
+            if let Some(id) = ObjectId::from_slice(entry.oid) {
+                entries.push((String::from_utf8_lossy(entry.name).into_owned(), id));
+            }
+        }
+        entries
     }
 
     fn corrupt_tree(&self, prefix: &str, tree_id: ObjectId, why: &str) {
@@ -161,19 +194,8 @@ impl<'r> TreeGraph<'r> {
         }
         // Raw bytes parsed here: libgit2's tree objects allocate per entry, and the walk reads
         // every unique tree of the history.
-        let object = match self.tree_cache.remove(&tree_id) {
-            Some(bytes) => TreeBytes::Cached(bytes),
-            None => match self.odb.read(tree_id.to_oid()) {
-                Ok(object) if object.kind() == ObjectType::Tree => TreeBytes::Read(object),
-                Ok(_) => {
-                    self.corrupt_tree(prefix, tree_id, "not a tree");
-                    return index;
-                }
-                Err(err) => {
-                    self.corrupt_tree(prefix, tree_id, err.message());
-                    return index;
-                }
-            },
+        let Some(object) = self.tree_bytes(tree_id, prefix) else {
+            return index;
         };
         let data = object.data();
         let mut children = Vec::new();

@@ -121,7 +121,6 @@ pub fn scan_with_packs(
                 true
             },
         );
-        graph.drop_tree_cache();
         progress.set_message("scanning blobs");
         Ok(commits)
     })?;
