@@ -10,6 +10,7 @@
 
 mod attribution;
 mod graph;
+mod order;
 mod packed;
 
 use std::collections::HashMap;
@@ -98,28 +99,18 @@ pub fn scan_history(
     }
     let odb = repo.odb().context("cannot open the object database")?;
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
-    let list = || -> Result<(Vec<Oid>, Vec<Oid>)> {
-        let listed = list_commits(repo, scope, &tips, stats)?;
-        progress.set_length(listed.0.len() as u64);
-        Ok(listed)
-    };
     // A range audit reads few objects: rebuilding whole packs for it would cost more.
     let packs = (!scope.is_restricted())
         .then(|| PackSet::open(&repo.commondir().join("objects")))
         .filter(|packs| packs.slot_count() > 0);
     let (commits, hits) = match &packs {
         // A full audit has no range, so no boundary commits.
-        Some(packs) => packed::scan_with_packs(
-            packs,
-            || list().map(|(commits, _)| commits),
-            &mut graph,
-            settings,
-            scanner,
-            stats,
-            progress,
-        )?,
+        Some(packs) => {
+            packed::scan_with_packs(packs, &tips, &mut graph, settings, scanner, stats, progress)?
+        }
         None => {
-            let (commits, boundary) = list()?;
+            let (commits, boundary) = list_commits(repo, scope, &tips, stats)?;
+            progress.set_length(commits.len() as u64);
             for oid in &boundary {
                 // Blobs already present before the range are not new in it: seen, unscanned.
                 if let Ok(commit) = repo.find_commit(*oid) {
@@ -310,8 +301,16 @@ fn scan_streaming(
     })
 }
 
-/// The commit headers (tree, parents) rebuilt ahead of the walk, by commit id.
-pub type CommitHeaders = OidMap<(ObjectId, Vec<ObjectId>)>;
+/// What the walk needs of a commit.
+pub struct CommitHeader {
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    /// Committer time (seconds since the epoch), for ordering.
+    pub time: i64,
+}
+
+/// The commit headers rebuilt ahead of the walk, by commit id.
+pub type CommitHeaders = OidMap<CommitHeader>;
 
 /// Walks each commit's tree (each tree once, parents before children), hands each new blob to
 /// `send` and stops early when `send` says the consumers are gone.
@@ -338,7 +337,12 @@ fn walk_commits(
                 .read_commit(*oid)
                 .and_then(|data| parse_commit_header(&data))
         });
-        let Some((tree_id, parent_ids)) = header else {
+        let Some(CommitHeader {
+            tree: tree_id,
+            parents: parent_ids,
+            ..
+        }) = header
+        else {
             stats.skip(
                 SkipReason::CorruptObject,
                 Some(format!(
@@ -513,18 +517,33 @@ fn scan_bytes(
     })
 }
 
-/// The tree and parents of a raw commit object (`tree <hex>` then `parent <hex>` lines).
-fn parse_commit_header(data: &[u8]) -> Option<(ObjectId, Vec<ObjectId>)> {
+/// The tree, parents and committer time of a raw commit object (`tree <hex>`, `parent <hex>`
+/// lines, then `author` and `committer <name> <email> <seconds> <zone>`).
+fn parse_commit_header(data: &[u8]) -> Option<CommitHeader> {
     let mut lines = data.split(|b| *b == b'\n');
     let tree = parse_hex_id(lines.next()?.strip_prefix(b"tree ")?)?;
     let mut parents = Vec::new();
+    let mut time = 0;
     for line in lines {
-        match line.strip_prefix(b"parent ") {
-            Some(hex) => parents.push(parse_hex_id(hex)?),
-            None => break,
+        if let Some(hex) = line.strip_prefix(b"parent ") {
+            parents.push(parse_hex_id(hex)?);
+        } else if let Some(committer) = line.strip_prefix(b"committer ") {
+            // A missing or garbled time only changes the order of unrelated commits.
+            time = committer
+                .rsplit(|b| *b == b' ')
+                .nth(1)
+                .and_then(|seconds| std::str::from_utf8(seconds).ok()?.parse().ok())
+                .unwrap_or(0);
+            break;
+        } else if line.is_empty() {
+            break;
         }
     }
-    Some((tree, parents))
+    Some(CommitHeader {
+        tree,
+        parents,
+        time,
+    })
 }
 
 fn parse_hex_id(hex: &[u8]) -> Option<ObjectId> {
@@ -547,11 +566,19 @@ mod tests {
     fn commit_headers_parse() {
         let tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
         let parent = "0123456789abcdef0123456789abcdef01234567";
-        let raw = format!("tree {tree}\nparent {parent}\nauthor A <a@x> 1 +0000\n\nmsg\n");
-        let (t, p) = parse_commit_header(raw.as_bytes()).unwrap();
-        assert_eq!(t.to_string(), tree);
-        assert_eq!(p[0].to_string(), parent);
-        assert_eq!(p.len(), 1);
+        let raw = format!(
+            "tree {tree}\nparent {parent}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 1600000000 +0200\n\nmsg\n"
+        );
+        let header = parse_commit_header(raw.as_bytes()).unwrap();
+        assert_eq!(header.tree.to_string(), tree);
+        assert_eq!(header.parents[0].to_string(), parent);
+        assert_eq!(header.time, 1_600_000_000);
+        let no_committer = format!("tree {tree}\n\nmsg\n");
+        assert_eq!(
+            parse_commit_header(no_committer.as_bytes()).unwrap().time,
+            0
+        );
+        assert_eq!(header.parents.len(), 1);
         assert!(parse_commit_header(b"garbage").is_none());
         assert!(parse_commit_header(b"tree nothex\n").is_none());
     }

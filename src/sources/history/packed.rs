@@ -14,20 +14,21 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use git2::Oid;
 use indicatif::ProgressBar;
 
 use super::graph::{BlobJob, TreeGraph};
+use super::order::order_commits;
 use super::{
-    BlobHit, CommitHeaders, parse_commit_header, scan_on_workers, too_large, walk_commits,
+    BlobHit, CommitHeaders, Tip, parse_commit_header, scan_on_workers, too_large, walk_commits,
 };
 use crate::config::ScanSettings;
 use crate::findings::SkipReason;
 use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
 use crate::sources::git::is_lfs_pointer;
-use crate::sources::object_id::OidMap;
+use crate::sources::object_id::{ObjectId, OidMap};
 use crate::sources::pack::{ObjectKind, PackSet};
 
 /// Rebuilt trees kept for the walk at most; past it, trees are read through libgit2 as the
@@ -76,11 +77,11 @@ impl PackedScans {
     }
 }
 
-/// Pass 1 on the packs (see the module comment). `list` lists the commits to walk, on this
-/// thread while the packs are being read; returns them and the blobs with findings.
+/// Pass 1 on the packs (see the module comment) for every commit reachable from `tips`;
+/// returns the commits walked (parents first) and the blobs with findings.
 pub fn scan_with_packs(
     packs: &PackSet,
-    list: impl FnOnce() -> Result<Vec<Oid>>,
+    tips: &[Tip],
     graph: &mut TreeGraph<'_>,
     settings: &ScanSettings,
     scanner: &Scanner,
@@ -93,7 +94,7 @@ pub fn scan_with_packs(
         results: Mutex::new(HashMap::new()),
     };
     let mut jobs = Vec::new();
-    let commits = std::thread::scope(|scope| -> Result<Vec<Oid>> {
+    let commits = std::thread::scope(|scope| {
         scope.spawn(|| {
             packs.for_each_object(
                 &[ObjectKind::Blob],
@@ -103,11 +104,23 @@ pub fn scan_with_packs(
             );
         });
         progress.set_message("reading trees");
-        let rebuilt = scope.spawn(|| rebuild_trees_and_commits(packs, threads));
-        let commits = list()?;
-        let (trees, mut commit_headers) = rebuilt
-            .join()
-            .map_err(|_| anyhow!("the thread reading trees panicked"))?;
+        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
+        let tip_commits: Vec<Oid> = tips.iter().map(|tip| tip.commit).collect();
+        // Loose commits (made since the last repack) are read through libgit2.
+        let read_loose = &mut |id: ObjectId| {
+            graph
+                .read_commit(id.to_oid())
+                .and_then(|data| parse_commit_header(&data))
+        };
+        let shallow = graph.repo.is_shallow();
+        let commits = order_commits(
+            &tip_commits,
+            &mut commit_headers,
+            read_loose,
+            shallow,
+            stats,
+        );
+        progress.set_length(commits.len() as u64);
         graph.use_tree_cache(trees);
         progress.set_message("walking history");
         walk_commits(
@@ -122,8 +135,8 @@ pub fn scan_with_packs(
             },
         );
         progress.set_message("scanning blobs");
-        Ok(commits)
-    })?;
+        commits
+    });
 
     let mut results = scans.results.into_inner().unwrap_or_default();
     let mut hits = Vec::new();
