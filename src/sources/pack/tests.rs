@@ -223,3 +223,56 @@ fn a_damaged_pack_delivers_what_it_can_and_never_panics() {
     }
     assert_eq!(PackSet::open(&repo.path().join("objects")).slot_count(), 0);
 }
+
+#[test]
+fn objects_spread_over_several_packs_are_each_delivered_once() {
+    let (_dir, repo) = repository_with_history();
+    repack(&repo, true);
+    // More history, packed on its own: a second pack whose deltas may not cross packs.
+    let signature = Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).unwrap();
+    let head = repo
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let mut root = repo.treebuilder(Some(&head.tree().unwrap())).unwrap();
+    let blob = repo.blob(b"a file added after the first repack\n").unwrap();
+    root.insert("late.txt", blob, 0o100644).unwrap();
+    let tree = repo.find_tree(root.write().unwrap()).unwrap();
+    repo.commit(
+        Some("refs/heads/main"),
+        &signature,
+        &signature,
+        "late",
+        &tree,
+        &[&head],
+    )
+    .unwrap();
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["repack", "-dq"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let packs = PackSet::open(&repo.path().join("objects"));
+    assert_eq!(packs.packs.len(), 2);
+    for (kind, object_type) in [
+        (ObjectKind::Tree, ObjectType::Tree),
+        (ObjectKind::Blob, ObjectType::Blob),
+    ] {
+        let expected = all_objects(&repo, object_type);
+        assert_eq!(delivered(&packs, kind, 2), expected, "{kind:?}");
+    }
+    // Every slot names its object.
+    let slots = packs.slot_count();
+    packs.for_each_object(
+        &[ObjectKind::Blob],
+        1,
+        |_, _| true,
+        |packed, _| {
+            assert!(packs.slots_of(packed.id).any(|slot| slot == packed.slot));
+            assert!(packed.slot < slots);
+        },
+    );
+}
