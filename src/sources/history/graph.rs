@@ -9,7 +9,7 @@ use git2::{ObjectType, Oid, Repository};
 use crate::findings::SkipReason;
 use crate::lints::ENV_FILE_COMMITTED;
 use crate::lints::env_files::is_env_file_path;
-use crate::scanner::Scanner;
+use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
 use crate::sources::object_id::{ObjectId, OidMap};
 
@@ -24,6 +24,9 @@ pub const NONE: u32 = u32::MAX;
 pub struct BlobJob {
     pub blob: Oid,
     pub path: String,
+    /// Set when the pack reader already scanned the blob's secrets and only the lints that
+    /// depend on its path are left.
+    pub secrets_found: Option<BlobScan>,
 }
 
 /// An edge from a tree to a child: `index << 1 | 1` for a tree, `index << 1` for a blob.
@@ -265,6 +268,7 @@ impl<'r> TreeGraph<'r> {
                                 send(BlobJob {
                                     blob: id.to_oid(),
                                     path: path.to_owned(),
+                                    secrets_found: None,
                                 });
                             }
                             next

@@ -29,7 +29,7 @@ use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
 use crate::findings::{HistoryInfo, Occurrence, SkipReason};
-use crate::scanner::Scanner;
+use crate::scanner::{BlobScan, Scanner};
 
 /// Which part of history to audit.
 #[derive(Clone, Debug, Default)]
@@ -440,11 +440,14 @@ fn scan_on_workers(
 
 fn scan_one_blob(
     odb: &git2::Odb<'_>,
-    job: BlobJob,
+    mut job: BlobJob,
     max_file_size: u64,
     scanner: &Scanner,
     stats: &ScanStats,
 ) -> Option<BlobHit> {
+    if let Some(scan) = job.secrets_found.take() {
+        return add_path_lints(odb, job, scan, scanner, stats);
+    }
     let corrupt = |err: git2::Error| {
         stats.skip(
             SkipReason::CorruptObject,
@@ -475,6 +478,37 @@ fn scan_one_blob(
         }
     };
     scan_bytes(&job, object.data(), max_file_size, scanner, stats)
+}
+
+/// Finishes a blob the pack reader scanned for secrets: its bytes hinted at a key-creation
+/// request, so it is read again for the lints that read a file the way its path says.
+fn add_path_lints(
+    odb: &git2::Odb<'_>,
+    job: BlobJob,
+    mut scan: BlobScan,
+    scanner: &Scanner,
+    stats: &ScanStats,
+) -> Option<BlobHit> {
+    match odb.read(job.blob) {
+        Ok(object) => scanner.add_path_lints(&job.path, object.data(), &mut scan),
+        // The secrets found are still reported.
+        Err(err) => stats.warn(format!(
+            "{} (blob {}): cannot be read again for the scope lints ({})",
+            job.path,
+            job.blob,
+            err.message()
+        )),
+    }
+    finish_scan(job.blob, scan, stats)
+}
+
+/// Counts what a scan suppressed; the blob with its findings, if any.
+fn finish_scan(blob: Oid, scan: BlobScan, stats: &ScanStats) -> Option<BlobHit> {
+    stats.suppressed(scan.inline_suppressed, scan.config_suppressed);
+    (!scan.occurrences.is_empty()).then_some(BlobHit {
+        blob,
+        occurrences: scan.occurrences,
+    })
 }
 
 /// Counts and says a blob over `--max-file-size`.
@@ -509,12 +543,7 @@ fn scan_bytes(
         return None;
     }
     stats.scanned(size);
-    let result = scanner.scan_blob(&job.path, bytes);
-    stats.suppressed(result.inline_suppressed, result.config_suppressed);
-    (!result.occurrences.is_empty()).then_some(BlobHit {
-        blob: job.blob,
-        occurrences: result.occurrences,
-    })
+    finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
 }
 
 /// The tree, parents and committer time of a raw commit object (`tree <hex>`, `parent <hex>`

@@ -21,7 +21,8 @@ use indicatif::ProgressBar;
 use super::graph::{BlobJob, TreeGraph};
 use super::order::order_commits;
 use super::{
-    BlobHit, CommitHeaders, Tip, parse_commit_header, scan_on_workers, too_large, walk_commits,
+    BlobHit, CommitHeaders, Tip, finish_scan, parse_commit_header, scan_on_workers, too_large,
+    walk_commits,
 };
 use crate::config::ScanSettings;
 use crate::findings::SkipReason;
@@ -93,51 +94,85 @@ pub fn scan_with_packs(
         status: (0..packs.slot_count()).map(|_| AtomicU64::new(0)).collect(),
         results: Mutex::new(HashMap::new()),
     };
-    let mut jobs = Vec::new();
-    let commits = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            packs.for_each_object(
-                &[ObjectKind::Blob],
-                threads,
-                |_, _| true,
-                |packed, bytes| scans.record(packed.slot, bytes, settings.max_file_size, scanner),
+    let git_dir = graph.repo.path().to_path_buf();
+    let mut commits = Vec::new();
+    let mut hits = Vec::new();
+    let mut loose_hits = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
+        let mut packed_jobs = Vec::new();
+        commits = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                packs.for_each_object(
+                    &[ObjectKind::Blob],
+                    threads,
+                    |_, _| true,
+                    |packed, bytes| {
+                        scans.record(packed.slot, bytes, settings.max_file_size, scanner)
+                    },
+                );
+            });
+            progress.set_message("reading trees");
+            let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
+            let tip_commits: Vec<Oid> = tips.iter().map(|tip| tip.commit).collect();
+            // Loose commits (made since the last repack) are read through libgit2.
+            let read_loose = &mut |id: ObjectId| {
+                graph
+                    .read_commit(id.to_oid())
+                    .and_then(|data| parse_commit_header(&data))
+            };
+            let shallow = graph.repo.is_shallow();
+            let commits = order_commits(
+                &tip_commits,
+                &mut commit_headers,
+                read_loose,
+                shallow,
+                stats,
             );
+            progress.set_length(commits.len() as u64);
+            graph.use_tree_cache(trees);
+            progress.set_message("walking history");
+            walk_commits(
+                &commits,
+                graph,
+                &mut commit_headers,
+                stats,
+                progress,
+                &mut |job| {
+                    // What the packs do not hold (loose objects) goes to the libgit2 workers now,
+                    // while the walk goes on.
+                    if packs.slots_of(job.blob.into()).next().is_some() {
+                        packed_jobs.push(job);
+                        true
+                    } else {
+                        send(job)
+                    }
+                },
+            );
+            progress.set_message("scanning blobs");
+            commits
         });
-        progress.set_message("reading trees");
-        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
-        let tip_commits: Vec<Oid> = tips.iter().map(|tip| tip.commit).collect();
-        // Loose commits (made since the last repack) are read through libgit2.
-        let read_loose = &mut |id: ObjectId| {
-            graph
-                .read_commit(id.to_oid())
-                .and_then(|data| parse_commit_header(&data))
-        };
-        let shallow = graph.repo.is_shallow();
-        let commits = order_commits(
-            &tip_commits,
-            &mut commit_headers,
-            read_loose,
-            shallow,
-            stats,
-        );
-        progress.set_length(commits.len() as u64);
-        graph.use_tree_cache(trees);
-        progress.set_message("walking history");
-        walk_commits(
-            &commits,
-            graph,
-            &mut commit_headers,
-            stats,
-            progress,
-            &mut |job| {
-                jobs.push(job);
-                true
-            },
-        );
-        progress.set_message("scanning blobs");
-        commits
-    });
+        // Packed blobs the reader could not deliver (damaged entries) are read by the workers
+        // too, and reported as corrupt if libgit2 cannot read them either.
+        let (found, unread) = take_results(packs, scans, packed_jobs, settings, stats);
+        hits = found;
+        for job in unread {
+            if !send(job) {
+                break;
+            }
+        }
+    })?;
+    hits.append(&mut loose_hits);
+    Ok((commits, hits))
+}
 
+/// Gives each packed job its scan result (named by the job's path now), returns the blobs with
+/// findings and the jobs the packs did not deliver.
+fn take_results(
+    packs: &PackSet,
+    scans: PackedScans,
+    jobs: Vec<BlobJob>,
+    settings: &ScanSettings,
+    stats: &ScanStats,
+) -> (Vec<BlobHit>, Vec<BlobJob>) {
     let mut results = scans.results.into_inner().unwrap_or_default();
     let mut hits = Vec::new();
     let mut unread = Vec::new();
@@ -163,52 +198,18 @@ pub fn scan_with_packs(
                     occurrence.location.path.clone_from(&job.path);
                 }
                 if status & NEEDS_PATH_LINTS != 0 {
-                    add_path_lints(graph, &job, scanner, stats, &mut scan);
-                }
-                stats.suppressed(scan.inline_suppressed, scan.config_suppressed);
-                if !scan.occurrences.is_empty() {
-                    hits.push(BlobHit {
-                        blob: job.blob,
-                        occurrences: scan.occurrences,
+                    // Read again and linted by the workers, in parallel.
+                    unread.push(BlobJob {
+                        secrets_found: Some(scan),
+                        ..job
                     });
+                } else if let Some(hit) = finish_scan(job.blob, scan, stats) {
+                    hits.push(hit);
                 }
             }
         }
     }
-    if !unread.is_empty() {
-        let git_dir = graph.repo.path().to_path_buf();
-        let mut rest = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
-            for job in unread {
-                if !send(job) {
-                    break;
-                }
-            }
-        })?;
-        hits.append(&mut rest);
-    }
-    Ok((commits, hits))
-}
-
-/// The path-dependent lints for a blob whose bytes suggested them: read once more (rare).
-fn add_path_lints(
-    graph: &TreeGraph<'_>,
-    job: &BlobJob,
-    scanner: &Scanner,
-    stats: &ScanStats,
-    scan: &mut BlobScan,
-) {
-    match graph.repo.find_blob(job.blob) {
-        Ok(blob) => scanner.add_path_lints(&job.path, blob.content(), scan),
-        Err(err) => stats.skip(
-            SkipReason::CorruptObject,
-            Some(format!(
-                "{} (blob {}): cannot be read again for the scope lints ({}); skipped",
-                job.path,
-                job.blob,
-                err.message()
-            )),
-        ),
-    }
+    (hits, unread)
 }
 
 /// Every packed tree (up to the memory budget) and commit header, rebuilt on all cores.
