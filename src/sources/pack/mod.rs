@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::path::Path;
 
-use flate2::Decompress;
+use libdeflater::Decompressor;
 use memmap2::Mmap;
 
 use self::index::{OID_LEN, PackIndex};
@@ -365,8 +365,8 @@ impl Pack {
 }
 
 thread_local! {
-    // An inflater's state is tens of KiB: one per thread, reset per object.
-    static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+    // A decompressor holds tens of KiB of tables: one per thread, reused for every object.
+    static INFLATER: RefCell<Decompressor> = RefCell::new(Decompressor::new());
 }
 
 struct Resolution<'a, D> {

@@ -1,6 +1,6 @@
 //! One packed object: its header, its zlib stream, and git's delta format.
 
-use flate2::{Decompress, FlushDecompress, Status};
+use libdeflater::Decompressor;
 
 use super::index::OID_LEN;
 
@@ -82,31 +82,17 @@ pub fn parse_header(pack: &[u8], offset: usize) -> Option<EntryHeader> {
 const MAX_INFLATE_RATIO: u64 = 1032;
 
 /// Inflates a zlib stream that must produce exactly `size` bytes.
-pub fn inflate(inflater: &mut Decompress, input: &[u8], size: u64) -> Option<Vec<u8>> {
+pub fn inflate(inflater: &mut Decompressor, input: &[u8], size: u64) -> Option<Vec<u8>> {
     let bound = (input.len() as u64)
         .saturating_mul(MAX_INFLATE_RATIO)
         .saturating_add(64);
     if size > bound || size > isize::MAX as u64 {
         return None;
     }
-    inflater.reset(true);
-    // One spare byte: a stream longer than declared fills it instead of stopping silently.
-    let mut out = Vec::with_capacity(size as usize + 1);
-    loop {
-        let before = (inflater.total_in(), inflater.total_out());
-        let consumed = inflater.total_in() as usize;
-        let status = inflater
-            .decompress_vec(input.get(consumed..)?, &mut out, FlushDecompress::Finish)
-            .ok()?;
-        match status {
-            Status::StreamEnd => break,
-            _ if out.len() > size as usize => return None,
-            // No progress: the input is truncated.
-            _ if (inflater.total_in(), inflater.total_out()) == before => return None,
-            _ => {}
-        }
-    }
-    (out.len() as u64 == size).then_some(out)
+    let mut out = vec![0u8; size as usize];
+    // libdeflate checks the adler32 trailer and refuses output longer than the buffer.
+    let written = inflater.zlib_decompress(input, &mut out).ok()?;
+    (written == out.len()).then_some(out)
 }
 
 /// Reads a delta's size varint (little-endian base-128).
@@ -185,21 +171,21 @@ pub fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::Compression;
-    use flate2::write::ZlibEncoder;
-    use std::io::Write;
+    use libdeflater::{CompressionLvl, Compressor};
 
     fn deflate(data: &[u8]) -> Vec<u8> {
-        let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
+        let mut compressor = Compressor::new(CompressionLvl::default());
+        let mut out = vec![0; compressor.zlib_compress_bound(data.len())];
+        let written = compressor.zlib_compress(data, &mut out).unwrap();
+        out.truncate(written);
+        out
     }
 
     #[test]
     fn inflates_exactly_the_declared_size() {
         let data = b"hello hello hello hello".repeat(100);
         let packed = deflate(&data);
-        let mut inflater = Decompress::new(true);
+        let mut inflater = Decompressor::new();
         assert_eq!(
             inflate(&mut inflater, &packed, data.len() as u64).unwrap(),
             data
