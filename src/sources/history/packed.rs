@@ -1,11 +1,12 @@
-//! Pass 1 of a full audit, on the packs: three things run at once.
+//! Pass 1 of a full audit, on the packs.
 //!
-//! - every packed blob is rebuilt and scanned for secrets (the bytes alone decide them);
-//! - every packed tree and commit is rebuilt, then the walk runs on them: it decides which
-//!   blobs are reachable and at which path each was first seen;
-//! - afterwards, each reachable blob takes its scan result from a per-slot table, the few that
-//!   need path-dependent lints are read once more, and whatever the packs did not deliver
-//!   (loose objects, damaged entries) goes to the libgit2 workers.
+//! - every packed tree and commit is rebuilt first, on every core: the walk needs them;
+//! - then two things run at once: every packed blob is rebuilt and scanned for secrets (the
+//!   bytes alone decide them), while the walk decides which blobs are reachable and at which
+//!   path each was first seen; blobs the packs do not hold go straight to the libgit2 workers;
+//! - afterwards, each reachable packed blob takes its scan result from a per-slot table, and the
+//!   few that need path-dependent lints, or that the packs could not deliver (damaged entries),
+//!   go to the libgit2 workers too.
 //!
 //! Unreachable packed blobs are scanned for nothing, and counted nowhere: they are rare, and
 //! waiting for the walk before scanning would leave a core idle for its whole length.
@@ -99,6 +100,10 @@ pub fn scan_with_packs(
     let mut hits = Vec::new();
     let mut loose_hits = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
         let mut packed_jobs = Vec::new();
+        progress.set_message("reading trees");
+        // Trees first, on every core: the walk waits for them, and the walk is the one part
+        // that cannot be split. Blobs fill the cores the walk leaves.
+        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
                 packs.for_each_object(
@@ -110,8 +115,6 @@ pub fn scan_with_packs(
                     },
                 );
             });
-            progress.set_message("reading trees");
-            let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
             let tip_commits: Vec<Oid> = tips.iter().map(|tip| tip.commit).collect();
             // Loose commits (made since the last repack) are read through libgit2.
             let read_loose = &mut |id: ObjectId| {
