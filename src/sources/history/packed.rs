@@ -106,14 +106,9 @@ pub fn scan_with_packs(
         let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
-                packs.for_each_object(
-                    &[ObjectKind::Blob],
-                    threads,
-                    |_, _| true,
-                    |packed, bytes| {
-                        scans.record(packed.slot, bytes, settings.max_file_size, scanner)
-                    },
-                );
+                packs.for_each_object(&[ObjectKind::Blob], threads, |packed, bytes| {
+                    scans.record(packed.slot, bytes, settings.max_file_size, scanner)
+                });
             });
             let tip_commits: Vec<Oid> = tips.iter().map(|tip| tip.commit).collect();
             // Loose commits (made since the last repack) are read through libgit2.
@@ -226,7 +221,6 @@ fn rebuild_trees_and_commits(
     packs.for_each_object(
         &[ObjectKind::Tree, ObjectKind::Commit],
         threads,
-        |_, _| true,
         |packed, bytes| match packed.kind {
             ObjectKind::Commit => {
                 if let Some(header) = parse_commit_header(bytes)

@@ -1,6 +1,6 @@
 //! Reads a repository's packs the way `git index-pack` does: every object of a delta family is
 //! rebuilt from its already-inflated base, families in parallel, so each object is inflated
-//! exactly once and families that hold nothing wanted are never opened.
+//! exactly once, and families of kinds not asked for are never opened.
 //!
 //! Going through libgit2 instead means one lookup per object, a delta chain replayed from its
 //! base whenever the shared delta cache missed, and a lock on that cache per read. Anything this
@@ -129,13 +129,11 @@ impl PackSet {
             })
     }
 
-    /// Rebuilds, on `threads` threads, every packed object of the given kinds for which
-    /// `wanted` is true and hands it to `deliver`. Packs are read one after the other, so
-    /// `wanted` can refuse an object an earlier pack already delivered. Objects not delivered
-    /// are the caller's to read another way.
-    pub fn for_each_object<W, D>(&self, kinds: &[ObjectKind], threads: usize, wanted: W, deliver: D)
+    /// Rebuilds, on `threads` threads, every packed object of the given kinds and hands it to
+    /// `deliver` (an object stored in two packs comes twice, with two slots). Objects not
+    /// delivered are the caller's to read another way.
+    pub fn for_each_object<D>(&self, kinds: &[ObjectKind], threads: usize, deliver: D)
     where
-        W: Fn(ObjectKind, ObjectId) -> bool,
         D: Fn(Packed, &[u8]) + Sync,
     {
         let Ok(pool) = rayon::ThreadPoolBuilder::new()
@@ -146,34 +144,24 @@ impl PackSet {
             return;
         };
         for (pack, first_slot) in self.packs.iter().zip(&self.first_slots) {
-            let wanted_entries = pack.mark_wanted(kinds, &wanted);
-            let Some(needed) = wanted_entries else {
-                continue;
-            };
             let run = Resolution {
                 pack,
                 first_slot: *first_slot,
-                needed: &needed,
                 deliver: &deliver,
             };
             pool.install(|| {
                 use rayon::prelude::*;
                 pack.roots
                     .par_iter()
-                    .filter(|root| needed[**root as usize] != Need::No)
+                    .filter(|root| {
+                        pack.entries[**root as usize]
+                            .kind
+                            .is_some_and(|kind| kinds.contains(&kind))
+                    })
                     .for_each(|root| run.resolve(*root, None, 0));
             });
         }
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
-    /// Neither the entry nor any delta built on it is wanted.
-    No,
-    /// Only as the base of a wanted delta.
-    AsBase,
-    Deliver,
 }
 
 impl Pack {
@@ -329,33 +317,6 @@ impl Pack {
         ObjectId::from_slice(self.index.oid(position)).unwrap_or(ObjectId([0; 20]))
     }
 
-    /// Marks the wanted entries of the given kinds and every base they are built on; None when
-    /// nothing in this pack is wanted.
-    fn mark_wanted(
-        &self,
-        kinds: &[ObjectKind],
-        wanted: &dyn Fn(ObjectKind, ObjectId) -> bool,
-    ) -> Option<Vec<Need>> {
-        let mut needed = vec![Need::No; self.entries.len()];
-        let mut any = false;
-        for at in 0..self.entries.len() {
-            let Some(kind) = self.entries[at].kind.filter(|kind| kinds.contains(kind)) else {
-                continue;
-            };
-            if !wanted(kind, self.oid(at as u32)) {
-                continue;
-            }
-            any = true;
-            needed[at] = Need::Deliver;
-            let mut base = self.entries[at].base;
-            while base != NONE && needed[base as usize] == Need::No {
-                needed[base as usize] = Need::AsBase;
-                base = self.entries[base as usize].base;
-            }
-        }
-        any.then_some(needed)
-    }
-
     fn zlib_stream(&self, entry: u32) -> Option<(&[u8], u64)> {
         let entry = &self.entries[entry as usize];
         let header = parse_header(&self.data, entry.offset as usize)?;
@@ -372,12 +333,11 @@ thread_local! {
 struct Resolution<'a, D> {
     pack: &'a Pack,
     first_slot: usize,
-    needed: &'a [Need],
     deliver: &'a D,
 }
 
 impl<D: Fn(Packed, &[u8]) + Sync> Resolution<'_, D> {
-    /// Rebuilds `entry` (from `base` when it is a delta), delivers it if wanted, then its
+    /// Rebuilds `entry` (from `base` when it is a delta), delivers it, then its
     /// children. A chain is followed in a loop, dropping each link once the next is built; where
     /// a family branches, the other children become tasks any idle thread can take.
     fn resolve(&self, entry: u32, base: Option<&[u8]>, depth: u32) {
@@ -387,9 +347,8 @@ impl<D: Fn(Packed, &[u8]) + Sync> Resolution<'_, D> {
         };
         let (mut entry, mut depth) = (entry, depth);
         loop {
-            if self.needed[entry as usize] == Need::Deliver
-                && let Some(kind) = self.pack.entries[entry as usize].kind
-            {
+            // A family has one kind, its root's: every member is delivered.
+            if let Some(kind) = self.pack.entries[entry as usize].kind {
                 let packed = Packed {
                     kind,
                     id: self.pack.oid(entry),
@@ -397,12 +356,7 @@ impl<D: Fn(Packed, &[u8]) + Sync> Resolution<'_, D> {
                 };
                 (self.deliver)(packed, &bytes);
             }
-            let mut children = self
-                .pack
-                .children(entry)
-                .iter()
-                .copied()
-                .filter(|child| self.needed[*child as usize] != Need::No);
+            let mut children = self.pack.children(entry).iter().copied();
             let Some(first) = children.next() else {
                 return;
             };
