@@ -12,7 +12,7 @@ mod object;
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use libdeflater::Decompressor;
 use memmap2::Mmap;
@@ -81,26 +81,14 @@ pub struct PackSet {
 }
 
 impl PackSet {
-    /// Opens every readable `objects/pack/*.pack` (with its `.idx`). Packs that cannot be
-    /// parsed are left out: their objects are then read through libgit2, which reports them.
+    /// Opens every readable `objects/pack/*.pack` (with its `.idx`), and those of the object
+    /// stores `objects/info/alternates` names (shared clones, reference repositories). Packs that
+    /// cannot be parsed are left out: their objects are then read through libgit2, which
+    /// reports them.
     pub fn open(objects_dir: &Path) -> PackSet {
         let mut packs = Vec::new();
-        let Ok(listing) = std::fs::read_dir(objects_dir.join("pack")) else {
-            return PackSet {
-                packs,
-                first_slots: Vec::new(),
-            };
-        };
-        let mut index_paths: Vec<_> = listing
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "idx"))
-            .collect();
-        index_paths.sort();
-        for index_path in index_paths {
-            if let Some(pack) = Pack::open(&index_path) {
-                packs.push(pack);
-            }
-        }
+        let mut visited = Vec::new();
+        open_store(objects_dir, 0, &mut visited, &mut packs);
         let mut next = 0;
         let first_slots = packs
             .iter()
@@ -161,6 +149,37 @@ impl PackSet {
                     .for_each(|root| run.resolve(*root, None, 0));
             });
         }
+    }
+}
+
+/// Git follows alternates five levels deep; so do we (and never twice into one store).
+const MAX_ALTERNATE_DEPTH: usize = 5;
+
+fn open_store(objects_dir: &Path, depth: usize, visited: &mut Vec<PathBuf>, packs: &mut Vec<Pack>) {
+    let Ok(canonical) = objects_dir.canonicalize() else {
+        return;
+    };
+    if depth > MAX_ALTERNATE_DEPTH || visited.contains(&canonical) {
+        return;
+    }
+    visited.push(canonical);
+    if let Ok(listing) = std::fs::read_dir(objects_dir.join("pack")) {
+        let mut index_paths: Vec<_> = listing
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "idx"))
+            .collect();
+        index_paths.sort();
+        packs.extend(index_paths.iter().filter_map(|path| Pack::open(path)));
+    }
+    let Ok(alternates) = std::fs::read_to_string(objects_dir.join("info/alternates")) else {
+        return;
+    };
+    for line in alternates.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // Relative entries are relative to this object store.
+        open_store(&objects_dir.join(line), depth + 1, visited, packs);
     }
 }
 

@@ -240,3 +240,27 @@ fn objects_spread_over_several_packs_are_each_delivered_once() {
         assert!(packed.slot < slots);
     });
 }
+
+#[test]
+fn a_shared_clone_reads_the_packs_of_its_alternates() {
+    let (_dir, repo) = repository_with_history();
+    repack(&repo, true);
+    let clone_dir = TempDir::new().unwrap();
+    let clone = clone_dir.path().join("shared.git");
+    let status = Command::new("git")
+        .args(["clone", "-q", "--bare", "--shared"])
+        .arg(repo.path())
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let clone = Repository::open_bare(&clone).unwrap();
+    let packs = PackSet::open(&clone.path().join("objects"));
+    assert_eq!(
+        packs.packs.len(),
+        1,
+        "the origin's pack, through objects/info/alternates"
+    );
+    let expected = all_objects(&repo, ObjectType::Blob);
+    assert_eq!(delivered(&packs, ObjectKind::Blob, 2), expected);
+}
