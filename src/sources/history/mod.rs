@@ -477,7 +477,13 @@ fn scan_one_blob(
             return None;
         }
     };
-    scan_bytes(&job, object.data(), max_file_size, scanner, stats)
+    let bytes = object.data();
+    if is_lfs_pointer(bytes) {
+        stats.skip(SkipReason::LfsPointer, None);
+        return None;
+    }
+    stats.scanned(bytes.len() as u64);
+    finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
 }
 
 /// Finishes a blob the pack reader scanned for secrets: its bytes hinted at a key-creation
@@ -524,26 +530,6 @@ fn too_large(job: &BlobJob, size: u64, max_file_size: u64, stats: &ScanStats) ->
         )),
     );
     true
-}
-
-/// Scans one blob's bytes (both reading paths end here).
-fn scan_bytes(
-    job: &BlobJob,
-    bytes: &[u8],
-    max_file_size: u64,
-    scanner: &Scanner,
-    stats: &ScanStats,
-) -> Option<BlobHit> {
-    let size = bytes.len() as u64;
-    if too_large(job, size, max_file_size, stats) {
-        return None;
-    }
-    if is_lfs_pointer(bytes) {
-        stats.skip(SkipReason::LfsPointer, None);
-        return None;
-    }
-    stats.scanned(size);
-    finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
 }
 
 /// The tree, parents and committer time of a raw commit object (`tree <hex>`, `parent <hex>`
