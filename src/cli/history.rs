@@ -12,9 +12,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::{Format, GlobalArgs, HistoryArgs};
 use super::output::ExitStatus;
-use super::scan::{build_report, emit, prepare};
+use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
 use crate::findings::FindingKind;
+use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::sources::ScanStats;
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};

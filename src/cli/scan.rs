@@ -10,9 +10,9 @@ use super::args::{Format, GlobalArgs, OutputArgs, ScanArgs, ScanOptions};
 use super::output::{ExitStatus, finish_with};
 use super::verify::OnlineStep;
 use crate::config::{ConfigFile, ScanSettings};
-use crate::findings::collect::Collector;
+use crate::findings::Report;
+use crate::findings::build::build_report;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
-use crate::findings::{REPORT_VERSION, Report, Summary, ToolInfo};
 use crate::lints::env_ignore::{self, EnvLintContext};
 use crate::scanner::Scanner;
 use crate::sources::ScanStats;
@@ -127,44 +127,6 @@ pub fn scan_paths(
         started,
         show_secrets,
     ))
-}
-
-/// Turns collected occurrences into the report every format renders.
-pub fn build_report(
-    mode: &str,
-    root: &Path,
-    collector: Collector,
-    stats: &ScanStats,
-    suppressions: &Suppressions,
-    started: Instant,
-    show_secrets: bool,
-) -> Report {
-    let (mut findings, suppressed) = collector.finish(suppressions);
-    if show_secrets {
-        for finding in &mut findings {
-            if let (Some(info), Some(value)) = (&mut finding.secret, &finding.secret_value) {
-                info.value = Some(value.expose().to_owned());
-            }
-        }
-    }
-    let mut summary = Summary {
-        suppressed,
-        ..Summary::default()
-    };
-    stats.fill(&mut summary);
-    summary.findings = findings.len();
-    for finding in &findings {
-        *summary.by_severity.entry(finding.severity).or_default() += 1;
-    }
-    summary.duration_ms = started.elapsed().as_millis() as u64;
-    Report {
-        version: REPORT_VERSION,
-        tool: ToolInfo::default(),
-        mode: mode.to_owned(),
-        root: root.display().to_string(),
-        findings,
-        summary,
-    }
 }
 
 /// Writes the report and, for people, the warnings about skipped input on stderr.

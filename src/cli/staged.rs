@@ -8,8 +8,9 @@ use git2::Repository;
 
 use super::args::{Format, GlobalArgs, ScanArgs};
 use super::output::ExitStatus;
-use super::scan::{build_report, emit, prepare};
+use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
+use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::sources::ScanStats;
 use crate::sources::staged::{BLOCKED_COMMIT_HELP, scan_staged};

@@ -1,6 +1,7 @@
 //! Findings: what the scan reports, from one raw occurrence in one file to the deduplicated,
 //! fingerprinted finding with every location.
 
+pub mod build;
 pub mod collect;
 pub mod fingerprint;
 pub mod redact;
