@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod findings;
 pub mod lints;
+pub mod model;
 pub mod reports;
 pub mod scanner;
 pub mod sources;

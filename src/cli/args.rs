@@ -1,8 +1,15 @@
-//! Raw command-line arguments (clap derive). Validation happens in `crate::config`.
+//! Command-line arguments (clap derive). Sizes, durations, counts and thresholds are parsed into
+//! typed values here, by the parsers in `values`; `cli` builds the library's settings from them.
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::output::FailOn;
+use super::values::{parse_count, parse_duration, parse_fail_on, parse_size};
+pub use crate::reports::Format;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,14 +53,6 @@ pub enum Command {
     InstallHook(InstallHookArgs),
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-    Sarif,
-    Github,
-}
-
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ColorChoice {
     #[default]
@@ -77,8 +76,8 @@ pub struct OutputArgs {
     pub show_secrets: bool,
     /// Exit 1 when a finding at or above this severity remains (critical, high, medium, low, info),
     /// or with `live`: only when a verified live key remains.
-    #[arg(long, value_name = "SEVERITY", default_value = "low")]
-    pub fail_on: String,
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
     /// Colour in text output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -101,10 +100,10 @@ pub struct ScanOptions {
     #[arg(long)]
     pub no_ignore: bool,
     /// Skip files larger than this (e.g. 10M, 512K, 1G); skipped files are counted and said.
-    #[arg(long, value_name = "SIZE", default_value = "50M")]
-    pub max_file_size: String,
+    #[arg(long, value_name = "SIZE", default_value = "50M", value_parser = parse_size)]
+    pub max_file_size: u64,
     /// Worker threads (default: all cores).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_count)]
     pub threads: Option<usize>,
     /// Check every key found against the Tusky API (network; off by default).
     #[arg(long)]
@@ -127,13 +126,13 @@ pub struct ApiOptions {
     )]
     pub api_url: String,
     /// Timeout per request (e.g. 10s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Time budget for all API calls of the run (e.g. 2m); keys not checked in time are unknown.
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
-    pub time_budget: String,
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub time_budget: Duration,
     /// Keys checked at the same time.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_count)]
     pub concurrency: usize,
     /// Also probe read-only endpoints of each live key to show the scopes it evidently holds.
     #[arg(long)]

@@ -9,6 +9,7 @@ mod output;
 mod rules;
 mod scan;
 mod staged;
+mod values;
 mod verify;
 
 use std::io::{self, Write};

@@ -71,17 +71,6 @@ impl FailOn {
     }
 }
 
-/// The fail-on threshold: a severity name, or `live`.
-pub fn parse_fail_on(value: &str) -> Result<FailOn> {
-    if value.eq_ignore_ascii_case("live") {
-        return Ok(FailOn::Live);
-    }
-    value
-        .parse::<Severity>()
-        .map(FailOn::Severity)
-        .map_err(|msg| anyhow::anyhow!("--fail-on: {msg}, or live (only keys verified live)"))
-}
-
 /// Writes the report where the user asked and decides the exit status.
 pub fn finish_with(
     report: &Report,
@@ -89,7 +78,7 @@ pub fn finish_with(
     quiet: bool,
     verbose: bool,
 ) -> Result<ExitStatus> {
-    let fail_on = parse_fail_on(&output.fail_on)?;
+    let fail_on = output.fail_on;
     let options = RenderOptions {
         color: use_color(output.color, output.output.is_some()),
         quiet,

@@ -52,7 +52,14 @@ pub struct Prepared {
 
 /// Validates options and loads config, rules, ignore file and baseline, relative to `root`.
 pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
-    let settings = ScanSettings::from_options(options)?;
+    let settings = ScanSettings {
+        max_file_size: options.max_file_size,
+        threads: options
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        respect_ignore: !options.no_ignore,
+        baseline: options.baseline.clone(),
+    };
     let config_root = if root.is_dir() {
         root
     } else {

@@ -3,12 +3,11 @@
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, ScanOptions, VerifyArgs};
-use super::output::{ExitStatus, FailOn, finish_with, parse_fail_on, use_color, write_to};
+use super::output::{ExitStatus, FailOn, finish_with, use_color, write_to};
 use crate::findings::{REPORT_VERSION, Report, SecretValue};
 use crate::reports::{self, RenderOptions};
 use crate::tusky::online::{ApiRun, ApiSettings, Consent, PlannedRevocation};
@@ -18,7 +17,7 @@ use crate::tusky::verify::VerifyOptions;
 use crate::tusky::{ApiBase, ClientSettings};
 
 pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<ExitStatus> {
-    let mut api = api_run(&args.api, &args.output)?;
+    let mut api = api_run(&args.api)?;
     let (mut report, _) = read_report(args.report.as_deref())?;
     recover(global, &mut report);
     api.verify(&mut report, &mut notifier(global.quiet));
@@ -27,7 +26,7 @@ pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<ExitStatus> 
 }
 
 pub fn run_revoke(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitStatus> {
-    let mut api = api_run(&args.api, &args.output)?;
+    let mut api = api_run(&args.api)?;
     let (mut report, from_stdin) = read_report(args.report.as_deref())?;
     recover(global, &mut report);
     api.verify(&mut report, &mut notifier(global.quiet));
@@ -64,7 +63,7 @@ pub fn run_revoke(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitStatus> 
 
 /// `--fail-on live` on a scan without `--verify` would always pass: refuse instead.
 pub fn refuse_fail_on_live_without_verify(output: &OutputArgs) -> Result<()> {
-    if parse_fail_on(&output.fail_on)? == FailOn::Live {
+    if output.fail_on == FailOn::Live {
         bail!("--fail-on live needs --verify (otherwise no key is ever known to be live)");
     }
     Ok(())
@@ -82,7 +81,7 @@ pub struct OnlineStep {
 impl OnlineStep {
     pub fn new(options: &ScanOptions, output: &OutputArgs, revoke: Option<bool>) -> Result<Self> {
         let api = if options.verify {
-            Some(api_run(&options.api, output)?)
+            Some(api_run(&options.api)?)
         } else {
             refuse_fail_on_live_without_verify(output)?;
             None
@@ -129,16 +128,12 @@ fn notifier(quiet: bool) -> impl FnMut(&str) {
 }
 
 /// Validates the API flags and builds the run (no request is sent yet).
-fn api_run(api: &ApiOptions, output: &OutputArgs) -> Result<ApiRun> {
-    parse_fail_on(&output.fail_on)?;
+fn api_run(api: &ApiOptions) -> Result<ApiRun> {
     let base = ApiBase::parse(&api.api_url)?;
-    if api.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
-    }
     let client = ClientSettings {
         base,
-        timeout: parse_duration("--timeout", &api.timeout)?,
-        time_budget: parse_duration("--time-budget", &api.time_budget)?,
+        timeout: api.timeout,
+        time_budget: api.time_budget,
         proxy: api.proxy.clone(),
     };
     let admin_key = std::env::var(ADMIN_KEY_ENV)
@@ -245,55 +240,5 @@ fn recover(global: &GlobalArgs, report: &mut Report) {
              (edited report?); they are reported as unknown",
             counts.mismatched
         );
-    }
-}
-
-/// `10s`, `500ms`, `2m`, or plain seconds.
-pub fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let number: u64 = digits.parse().map_err(|_| {
-        anyhow::anyhow!("{flag}: '{text}' is not a duration (try 10s, 500ms or 2m)")
-    })?;
-    let duration = match unit {
-        "" | "s" => Duration::from_secs(number),
-        "ms" => Duration::from_millis(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        _ => bail!("{flag}: unknown unit in '{text}' (use ms, s or m)"),
-    };
-    if duration.is_zero() {
-        bail!("{flag} must be more than zero");
-    }
-    Ok(duration)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("--timeout", "10s").unwrap(),
-            Duration::from_secs(10)
-        );
-        assert_eq!(
-            parse_duration("--timeout", "250ms").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(
-            parse_duration("--timeout", "2m").unwrap(),
-            Duration::from_secs(120)
-        );
-        assert_eq!(
-            parse_duration("--timeout", "3").unwrap(),
-            Duration::from_secs(3)
-        );
-        assert!(parse_duration("--timeout", "0s").is_err());
-        assert!(parse_duration("--timeout", "ten").is_err());
-        assert!(parse_duration("--timeout", "5h").is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! have, Shannon entropy relative to the maximum for the length, and dictionary-word coverage.
 
 use super::policy::{KeyBodyPolicy, UuidPolicy};
-use crate::findings::Confidence;
+use crate::model::Confidence;
 
 /// Why a candidate is not a key (shown by `rules check` and in verbose output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

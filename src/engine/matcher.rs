@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
 use super::decode::{decode_base64_run, decode_percent_run, decode_utf16_run, transcode_utf16_bom};
+use super::inline::inline_allowed;
 use super::judge::{judge_key_body, judge_uuid};
 use super::policy::Policy;
 use super::prefilter::{HitKind, Prefilter};
 use super::rules::{JudgeKind, RuleDef};
-use crate::findings::suppression::inline_allowed;
-use crate::findings::{Confidence, Encoding};
+use crate::model::{Confidence, Encoding};
 
 /// base64 inside percent-encoding inside UTF-16 is as deep as real files go.
 const MAX_DECODE_DEPTH: usize = 2;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::collect::Collector;
 use super::suppression::Suppressions;
 use super::{REPORT_VERSION, Report, Summary, ToolInfo};
-use crate::sources::ScanStats;
+use crate::model::ScanStats;
 
 /// Turns collected occurrences into the report every format renders.
 pub fn build_report(

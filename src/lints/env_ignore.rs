@@ -17,11 +17,8 @@ use git2::Repository;
 use super::env_files::EnvFilePolicy;
 use super::gitignore_plain::{ExtraLine, PlainIgnores};
 use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, env_file_occurrence};
-use crate::findings::{FindingKind, Occurrence};
-use crate::reports::text::escape_control;
-use crate::scanner::Scanner;
-use crate::sources::ScanStats;
-use crate::sources::tree::display_path;
+use crate::model::text::{display_path, escape_control};
+use crate::model::{Occurrence, ScanStats};
 
 /// Directory levels walked at most (symlinks are never followed, so this only bounds depth).
 const MAX_DEPTH: usize = 256;
@@ -53,9 +50,19 @@ pub enum EnvVerdict {
     Ignored,
 }
 
+/// What the env lint asks of the scanner it runs beside (implemented by `Scanner`; the lint
+/// does not depend on it).
+pub trait EnvLintScanner: Sync {
+    fn lint_enabled(&self, rule_id: &str) -> bool;
+    /// Whether the config allow-lists `relative` (a path under the scan root).
+    fn path_allowed(&self, relative: &Path, is_dir: bool) -> bool;
+    /// The line of the first key in `bytes`, if any (`shown` names the file).
+    fn first_secret_line(&self, shown: &str, bytes: &[u8]) -> Option<usize>;
+}
+
 /// Everything the env lint needs from the scan.
 pub struct EnvLintContext<'a> {
-    pub scanner: &'a Scanner,
+    pub scanner: &'a dyn EnvLintScanner,
     pub stats: &'a ScanStats,
     /// The first scan root: config allow-list paths are relative to it.
     pub scan_root: &'a Path,
@@ -511,19 +518,13 @@ fn to_occurrence(
 }
 
 /// The line of the first key the scanner finds in the env file, if any.
-fn first_secret_line(path: &Path, shown: &str, scanner: &Scanner) -> Option<usize> {
+fn first_secret_line(path: &Path, shown: &str, scanner: &dyn EnvLintScanner) -> Option<usize> {
     let small = fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_ENV_READ);
     if !small {
         return None;
     }
     let bytes = fs::read(path).ok()?;
-    scanner
-        .scan_blob(shown, &bytes)
-        .occurrences
-        .iter()
-        .filter(|o| o.kind == FindingKind::Secret)
-        .map(|o| o.location.line)
-        .min()
+    scanner.first_secret_line(shown, &bytes)
 }
 
 /// Quotes a path for a copy-pasted shell command when it needs it.

@@ -10,7 +10,7 @@ mod gitignore_plain;
 pub mod scopes;
 mod text;
 
-use crate::findings::{
+use crate::model::{
     CommitRef, Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity,
 };
 

@@ -9,8 +9,16 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::cli::Format;
 use crate::findings::Report;
+
+/// The report formats (`--format`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
 
 /// Presentation choices that do not change the report's content.
 #[derive(Clone, Copy, Debug, Default)]

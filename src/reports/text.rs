@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use super::RenderOptions;
 use crate::findings::{Finding, FindingKind, HistoryInfo, Report, Severity, VerificationStatus};
+pub use crate::model::text::{escape_control, human_bytes};
 
 /// Locations listed per finding before the rest are counted.
 const MAX_LOCATIONS_SHOWN: usize = 5;
@@ -330,48 +331,4 @@ fn short_id(id: &str) -> &str {
 
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Hostile file names must not move the cursor or fake output lines.
-pub fn escape_control(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape_control("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
-    }
-
-    #[test]
-    fn bytes_are_human() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KB");
-    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::ScanStats;
-use crate::reports::text::human_bytes;
+use crate::model::text::human_bytes;
 
 /// Starts showing nothing; the line appears only once a scan has run for a moment.
 const FIRST_DRAW_AFTER: Duration = Duration::from_millis(300);

@@ -14,18 +14,8 @@ use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
+pub use crate::model::text::display_path;
 use crate::scanner::Scanner;
-
-/// How reports name a walked path: relative to the scan root when there is one directory root
-/// (so reports are the same wherever the tree is checked out), else as given; never with `./`.
-pub fn display_path(path: &Path, root: Option<&Path>) -> String {
-    let shown = root
-        .and_then(|root| path.strip_prefix(root).ok())
-        .filter(|relative| !relative.as_os_str().is_empty())
-        .unwrap_or(path);
-    let shown = shown.strip_prefix(".").unwrap_or(shown);
-    shown.to_string_lossy().into_owned()
-}
 
 /// Walks `roots` in parallel and collects every occurrence.
 pub fn scan_tree(

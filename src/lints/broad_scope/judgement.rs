@@ -4,9 +4,11 @@
 use super::super::scopes::ScopePolicy;
 use super::super::{ADMIN_KEY_CREATED, BROAD_SCOPES, UNKNOWN_SCOPE, WRITE_SCOPES, lint_rule};
 use super::{Request, ScopesValue};
-use crate::findings::{Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence};
 use crate::lints::text::{LineIndex, ceil_boundary, floor_boundary};
-use crate::reports::text::escape_control;
+use crate::model::text::escape_control;
+use crate::model::{
+    Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity,
+};
 
 /// Bytes around a request searched for hints of what the key is for (minified files have no
 /// useful lines).
@@ -190,7 +192,7 @@ pub(super) fn occurrence(
     Occurrence {
         rule_id: verdict.rule_id.to_owned(),
         kind: FindingKind::BroadScope,
-        severity: rule.map_or(crate::findings::Severity::High, |r| r.severity),
+        severity: rule.map_or(Severity::High, |r| r.severity),
         confidence: verdict.confidence,
         title: verdict.title,
         remediation: verdict.remediation,

@@ -25,8 +25,8 @@ use regex::Regex;
 
 use super::scopes::ScopePolicy;
 use super::text::LineIndex;
-use crate::findings::Occurrence;
-use crate::findings::suppression::inline_allowed;
+use crate::engine::inline::inline_allowed;
+use crate::model::Occurrence;
 use judgement::{judge, occurrence};
 use requests::find_requests;
 

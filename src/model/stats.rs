@@ -1,0 +1,136 @@
+//! Why inputs were skipped, and the run's counters: updated by every worker while the run goes,
+//! read once at the end into the report's summary.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::Severity;
+
+/// Why a file was not scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    TooLarge,
+    Unreadable,
+    SymlinkLoop,
+    NotAFile,
+    LfsPointer,
+    CorruptObject,
+    ConfigAllowed,
+}
+
+impl SkipReason {
+    /// Reads after a count of any size ("1 unreadable", "60 under a config allow-listed path").
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::TooLarge => "over --max-file-size",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::SymlinkLoop => "in a symlink loop",
+            SkipReason::NotAFile => "not regular file(s)",
+            SkipReason::LfsPointer => "git LFS pointer(s) (content not in the repo)",
+            SkipReason::CorruptObject => "corrupt git object(s)",
+            SkipReason::ConfigAllowed => "under a config allow-listed path",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressedCounts {
+    pub inline: u64,
+    pub ignore_file: u64,
+    pub baseline: u64,
+    pub config: u64,
+}
+
+impl SuppressedCounts {
+    pub fn total(&self) -> u64 {
+        self.inline + self.ignore_file + self.baseline + self.config
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub findings: usize,
+    pub by_severity: BTreeMap<Severity, usize>,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    pub suppressed: SuppressedCounts,
+    /// Messages about inputs that could not be read, each naming the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub duration_ms: u64,
+    /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits_scanned: Option<u64>,
+}
+
+/// How many warnings the summary keeps verbatim; the rest are counted.
+const MAX_WARNINGS: usize = 50;
+
+/// Counters every worker updates; read once at the end into the summary.
+#[derive(Default)]
+pub struct ScanStats {
+    pub files_scanned: AtomicU64,
+    pub bytes_scanned: AtomicU64,
+    pub inline_suppressed: AtomicU64,
+    pub config_suppressed: AtomicU64,
+    skipped: Mutex<BTreeMap<SkipReason, u64>>,
+    warnings: Mutex<(Vec<String>, u64)>,
+}
+
+impl ScanStats {
+    pub fn scanned(&self, bytes: u64) {
+        self.files_scanned.fetch_add(1, Ordering::Relaxed);
+        self.bytes_scanned.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts a skipped input; `message` (naming the file) is kept for the summary when given.
+    pub fn skip(&self, reason: SkipReason, message: Option<String>) {
+        *lock(&self.skipped).entry(reason).or_default() += 1;
+        if let Some(message) = message {
+            self.warn(message);
+        }
+    }
+
+    pub fn warn(&self, message: String) {
+        let mut warnings = lock(&self.warnings);
+        if warnings.0.len() < MAX_WARNINGS {
+            warnings.0.push(message);
+        } else {
+            warnings.1 += 1;
+        }
+    }
+
+    pub fn suppressed(&self, inline: u64, config: u64) {
+        self.inline_suppressed.fetch_add(inline, Ordering::Relaxed);
+        self.config_suppressed.fetch_add(config, Ordering::Relaxed);
+    }
+
+    /// Fills the counters of `summary` (findings and timing are the caller's).
+    pub fn fill(&self, summary: &mut Summary) {
+        summary.files_scanned = self.files_scanned.load(Ordering::Relaxed);
+        summary.bytes_scanned = self.bytes_scanned.load(Ordering::Relaxed);
+        summary.skipped = lock(&self.skipped).clone();
+        summary.suppressed.inline += self.inline_suppressed.load(Ordering::Relaxed);
+        summary.suppressed.config += self.config_suppressed.load(Ordering::Relaxed);
+        let warnings = lock(&self.warnings);
+        summary.warnings = warnings.0.clone();
+        summary.warnings.sort();
+        if warnings.1 > 0 {
+            summary
+                .warnings
+                .push(format!("… and {} more warnings not listed", warnings.1));
+        }
+    }
+}
+
+/// A poisoned lock only means another worker panicked; the counters are still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
