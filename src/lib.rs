@@ -14,5 +14,7 @@ pub mod model;
 pub mod reports;
 pub mod scanner;
 pub mod sources;
+#[cfg(test)]
+pub mod test_support;
 pub mod time;
 pub mod tusky;

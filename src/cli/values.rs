@@ -7,16 +7,20 @@ use std::time::Duration;
 use super::output::FailOn;
 use crate::model::Severity;
 
-/// Sizes like `50M`, `512K`, `1G`, `1000`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+/// `10M` → `(10, "M")`: leading digits and the unit after them; `None` without digits.
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(trimmed.len());
     let (digits, unit) = trimmed.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size (try 10M, 512K or 1G)"))?;
+    Some((digits.parse().ok()?, unit))
+}
+
+/// Sizes like `50M`, `512K`, `1G`, `1000`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a size (try 10M, 512K or 1G)"))?;
     let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
         "" | "B" => 1,
         "K" | "KB" | "KIB" => 1 << 10,
@@ -31,14 +35,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// `10s`, `500ms`, `2m`, or plain seconds; never zero.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (try 10s, 500ms or 2m)"))?;
+    let (number, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a duration (try 10s, 500ms or 2m)"))?;
     let duration = match unit {
         "" | "s" => Duration::from_secs(number),
         "ms" => Duration::from_millis(number),

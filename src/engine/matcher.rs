@@ -330,16 +330,19 @@ impl Engine {
     /// Runs every rule's examples (each must give exactly one finding, of that rule) and negative
     /// examples (each must give none). Used by a unit test and `tuskguard rules check`.
     pub fn check_examples(&self) -> Vec<ExampleFailure> {
+        let rule_ids = |found: &[SecretMatch]| -> Vec<&str> {
+            found
+                .iter()
+                .map(|m| self.rules[m.rule_index].id.as_str())
+                .collect()
+        };
         let mut failures = Vec::new();
         for (index, rule) in self.rules.iter().enumerate() {
             for example in &rule.examples {
                 let found = self.find_secrets(example.as_bytes());
                 let ok = found.len() == 1 && found[0].rule_index == index;
                 if !ok {
-                    let got: Vec<&str> = found
-                        .iter()
-                        .map(|m| self.rules[m.rule_index].id.as_str())
-                        .collect();
+                    let got = rule_ids(&found);
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         example: example.clone(),
@@ -350,10 +353,7 @@ impl Engine {
             for example in &rule.negative_examples {
                 let found = self.find_secrets(example.as_bytes());
                 if !found.is_empty() {
-                    let got: Vec<&str> = found
-                        .iter()
-                        .map(|m| self.rules[m.rule_index].id.as_str())
-                        .collect();
+                    let got = rule_ids(&found);
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         example: example.clone(),
@@ -370,26 +370,10 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::engine::rules::load_rules;
+    use crate::test_support::live_key;
 
     fn engine() -> Engine {
         Engine::new(load_rules(&[], &[]).unwrap()).unwrap()
-    }
-
-    fn random_body(seed: u64, len: usize) -> String {
-        const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                BASE62[(state % 62) as usize] as char
-            })
-            .collect()
-    }
-
-    fn live_key(seed: u64) -> String {
-        format!("tsk_{}_{}", "live", random_body(seed, 32))
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Text helpers every layer may use: control characters made visible, sizes for people, and how
-//! reports name a path.
+//! Text helpers every layer may use: control characters made visible, sizes for people, how
+//! reports name a path, and percent-encoding for URLs and URIs.
 
 use std::path::Path;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// How reports name a walked path: relative to the scan root when there is one directory root
 /// (so reports are the same wherever the tree is checked out), else as given; never with `./`.
@@ -42,6 +44,26 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// Bytes kept as they are in a URL component: RFC 3986 unreserved characters.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// In a path, `/` separates components and stays.
+const PATH: &AsciiSet = &COMPONENT.remove(b'/');
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (one URL component: an id, a
+/// cursor).
+pub fn percent_encode(text: &str) -> String {
+    utf8_percent_encode(text, COMPONENT).to_string()
+}
+
+/// Percent-encodes a relative or absolute path for a URI, keeping its `/` separators.
+pub fn percent_encode_path(path: &str) -> String {
+    utf8_percent_encode(path, PATH).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +77,15 @@ mod tests {
     fn bytes_are_human() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(1536), "1.5 KB");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_and_path_separators() {
+        assert_eq!(percent_encode("key_1-a.b~c"), "key_1-a.b~c");
+        assert_eq!(percent_encode("a/b?c"), "a%2Fb%3Fc");
+        assert_eq!(
+            percent_encode_path("dir a/\u{e9}.txt"),
+            "dir%20a/%C3%A9.txt"
+        );
     }
 }

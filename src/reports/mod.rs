@@ -1,6 +1,8 @@
 //! Reports: one module per format. Each takes the finished `Report` and writes it; none of them
 //! decides what is a finding.
 
+#[cfg(test)]
+mod fixtures;
 pub mod github;
 pub mod json;
 mod revocation;
@@ -9,7 +11,7 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::findings::Report;
+use crate::findings::{Finding, Report, VerificationStatus};
 
 /// The report formats (`--format`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,4 +42,35 @@ pub fn write_report(
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write(report, out),
     }
+}
+
+/// The first line every annotation and alert opens with: what was found, whether it is live, and
+/// where history says it came from.
+fn headline(finding: &Finding) -> String {
+    let mut text = finding.title.clone();
+    if let Some(secret) = &finding.secret {
+        text.push_str(&format!(": {} ({} chars)", secret.redacted, secret.length));
+    }
+    text.push('.');
+    if let Some(verification) = &finding.verification {
+        text.push_str(match verification.status {
+            VerificationStatus::Live => " The key is LIVE.",
+            VerificationStatus::NotLive => " The key is not live.",
+            VerificationStatus::Unknown => " Liveness unknown.",
+        });
+    }
+    if let Some(history) = &finding.history {
+        text.push_str(&format!(
+            " Introduced in commit {} by {} on {}.",
+            short_id(&history.introduced.id),
+            history.introduced.author,
+            history.introduced.time
+        ));
+    }
+    text
+}
+
+/// A commit id as people read it: its first 12 hex digits.
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }

@@ -20,9 +20,11 @@ use serde_sarif::sarif::{
     ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
+use super::headline;
 use crate::findings::{
     CommitRef, Confidence, Finding, FindingKind, Location as FindingLocation, Report, Severity,
 };
+use crate::model::text::percent_encode_path;
 
 pub const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -386,30 +388,11 @@ fn result_for(finding: &Finding, rule_index: usize, shown: usize, base: &UriBase
 }
 
 fn message_text(finding: &Finding) -> String {
-    let mut text = finding.title.clone();
-    if let Some(secret) = &finding.secret {
-        text.push_str(&format!(": {} ({} chars)", secret.redacted, secret.length));
-    }
-    text.push('.');
-    if let Some(verification) = &finding.verification {
-        text.push_str(match verification.status {
-            crate::findings::VerificationStatus::Live => " The key is LIVE.",
-            crate::findings::VerificationStatus::NotLive => " The key is not live.",
-            crate::findings::VerificationStatus::Unknown => " Liveness unknown.",
-        });
-    }
-    if let Some(history) = &finding.history {
-        text.push_str(&format!(
-            " Introduced in commit {} by {} on {}.",
-            short_id(&history.introduced.id),
-            history.introduced.author,
-            history.introduced.time
-        ));
-        if !history.present_at_head {
-            text.push_str(
-                " Gone from HEAD but still in history: deleting the file did not revoke it.",
-            );
-        }
+    let mut text = headline(finding);
+    if let Some(history) = &finding.history
+        && !history.present_at_head
+    {
+        text.push_str(" Gone from HEAD but still in history: deleting the file did not revoke it.");
     }
     text.push(' ');
     text.push_str(&finding.remediation);
@@ -469,20 +452,6 @@ fn directory_uri(dir: &Path) -> String {
         encoded.push('/');
     }
     format!("file://{encoded}")
-}
-
-/// Keeps RFC 3986 unreserved characters and `/`; encodes every other byte, so spaces, `%`,
-/// `#`, `?`, `:`, newlines and non-ASCII names all make valid URI references.
-pub fn percent_encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The compact JSON size of `value`, counted without building the text.
@@ -567,10 +536,6 @@ fn pascal_case(id: &str) -> String {
         .collect()
 }
 
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
 /// Per-kind explanation, CWE and README anchor for rule help.
 struct KindHelp {
     why: &'static str,
@@ -610,51 +575,16 @@ pub const HELP_ANCHORS: [&str; 3] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{
-        Encoding, HistoryInfo, SecretInfo, Summary, ToolInfo, Verification, VerificationStatus,
-    };
-
-    fn location(path: &str, line: usize, column: usize, end_column: usize) -> FindingLocation {
-        FindingLocation {
-            path: path.to_owned(),
-            line,
-            column,
-            end_column,
-            encoding: Encoding::Plain,
-            commit: None,
-        }
-    }
+    use crate::findings::{HistoryInfo, Verification, VerificationStatus};
+    use crate::reports::fixtures::{self, location, report};
 
     fn finding(rule_id: &str, severity: Severity, fingerprint: &str) -> Finding {
-        Finding {
-            rule_id: rule_id.to_owned(),
-            kind: FindingKind::Secret,
+        fixtures::finding(
+            rule_id,
             severity,
-            confidence: Confidence::High,
-            title: "Tusky production API key".to_owned(),
-            remediation: "Revoke it.".to_owned(),
-            fingerprint: fingerprint.to_owned(),
-            secret: Some(SecretInfo {
-                redacted: "tsk_live_9fK2…".to_owned(),
-                length: 41,
-                value: Some("FULL-KEY-SENTINEL".to_owned()),
-            }),
-            locations: vec![location("src/a.rs", 3, 5, 46)],
-            history: None,
-            verification: None,
-            secret_value: None,
-        }
-    }
-
-    fn report(findings: Vec<Finding>) -> Report {
-        Report {
-            version: 1,
-            tool: ToolInfo::default(),
-            mode: "scan".to_owned(),
-            root: ".".to_owned(),
-            findings,
-            summary: Summary::default(),
-        }
+            fingerprint,
+            location("src/a.rs", 3, 5, 46),
+        )
     }
 
     fn sarif_json(report: &Report, limits: &Limits) -> (Value, Vec<String>) {
@@ -892,19 +822,9 @@ mod tests {
             location("/elsewhere/é #?.env", 1, 1, 2),
         ];
         let mut history = finding("tusky-test-key", Severity::Medium, "t");
-        history.history = Some(HistoryInfo {
-            introduced: CommitRef {
-                id: "0123456789abcdef0123456789abcdef01234567".to_owned(),
-                author: "Ada".to_owned(),
-                email: "ada@example.com".to_owned(),
-                time: "2024-01-02T03:04:05Z".to_owned(),
-                summary: "s".to_owned(),
-            },
-            present_at_head: false,
-            in_working_tree: None,
-            refs: vec![],
-            pushed: false,
-        });
+        history.history = Some(fixtures::introduced_in(
+            "0123456789abcdef0123456789abcdef01234567",
+        ));
         let mut lint = finding("env-file-tracked", Severity::High, "e");
         lint.kind = FindingKind::EnvNotIgnored;
         lint.secret = None;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::RenderOptions;
+use super::{RenderOptions, short_id};
 use crate::findings::{Finding, FindingKind, HistoryInfo, Report, Severity, VerificationStatus};
 pub use crate::model::text::{escape_control, human_bytes};
 
@@ -323,10 +323,6 @@ fn write_summary(
         }
     }
     Ok(())
-}
-
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {

@@ -1,7 +1,98 @@
-//! Small git helpers shared by the staged and history sources.
+//! Small git helpers shared by the staged and history sources, and the one sequence that reads a
+//! git blob for scanning: header (size) → size limit → allow-list → read → LFS pointer check.
 
-use crate::findings::CommitRef;
+use git2::{Odb, OdbObject, Oid};
+
+use crate::model::{CommitRef, ScanStats, SkipReason};
 use crate::time::rfc3339_utc;
+
+/// Where a blob came from, which decides how a skipped blob is named in the warnings.
+#[derive(Clone, Copy, Debug)]
+pub enum BlobOrigin<'a> {
+    /// A blob of the audited history, at the first path it was seen under.
+    History { path: &'a str },
+    /// A staged blob (`scan --staged`): the file the next commit adds.
+    Staged { path: &'a str },
+}
+
+impl BlobOrigin<'_> {
+    fn unreadable(self, blob: Oid, err: &git2::Error) -> String {
+        match self {
+            BlobOrigin::History { path } => format!(
+                "{path} (blob {blob}): cannot be read ({}); skipped, the audit went on",
+                err.message()
+            ),
+            BlobOrigin::Staged { path } => format!(
+                "{path}: the staged blob {blob} cannot be read ({}); skipped",
+                err.message()
+            ),
+        }
+    }
+
+    /// The warning for a blob over `--max-file-size`.
+    pub fn too_large(self, blob: Oid, size: u64, max_file_size: u64) -> String {
+        match self {
+            BlobOrigin::History { path } => format!(
+                "{path} (blob {blob}): skipped, {size} bytes is over --max-file-size ({max_file_size})"
+            ),
+            BlobOrigin::Staged { path } => format!(
+                "{path}: skipped, {size} bytes is over --max-file-size ({max_file_size}); raise it \
+                 to scan this file"
+            ),
+        }
+    }
+}
+
+/// Reads a blob to scan it, applying every limit before the read: the size comes from the object
+/// header (nothing is inflated for a blob over `max_file_size`), then the config allow-list
+/// (`allow_listed`), then the LFS pointer check. `None` when the blob is not to be scanned; every
+/// such case is counted in `stats`, and said when it is a problem.
+pub fn read_blob_to_scan<'o>(
+    odb: &'o Odb<'_>,
+    blob: Oid,
+    origin: BlobOrigin<'_>,
+    max_file_size: u64,
+    allow_listed: bool,
+    stats: &ScanStats,
+) -> Option<OdbObject<'o>> {
+    let unreadable = |err: git2::Error| {
+        stats.skip(
+            SkipReason::CorruptObject,
+            Some(origin.unreadable(blob, &err)),
+        );
+    };
+    let size = match odb.read_header(blob) {
+        Ok((size, _)) => size as u64,
+        Err(err) => {
+            unreadable(err);
+            return None;
+        }
+    };
+    if size > max_file_size {
+        stats.skip(
+            SkipReason::TooLarge,
+            Some(origin.too_large(blob, size, max_file_size)),
+        );
+        return None;
+    }
+    if allow_listed {
+        stats.skip(SkipReason::ConfigAllowed, None);
+        return None;
+    }
+    let object = match odb.read(blob) {
+        Ok(object) => object,
+        Err(err) => {
+            unreadable(err);
+            return None;
+        }
+    };
+    if is_lfs_pointer(object.data()) {
+        stats.skip(SkipReason::LfsPointer, None);
+        return None;
+    }
+    stats.scanned(object.data().len() as u64);
+    Some(object)
+}
 
 /// Git LFS pointer files hold no content, only the id of a file stored elsewhere.
 pub fn is_lfs_pointer(bytes: &[u8]) -> bool {

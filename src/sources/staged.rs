@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
-use super::git::is_lfs_pointer;
+use super::git::{BlobOrigin, read_blob_to_scan};
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
@@ -447,51 +447,19 @@ fn scan_entry(
     scanner: &Scanner,
     stats: &ScanStats,
 ) -> Vec<Occurrence> {
-    let corrupt = |err: git2::Error| {
-        stats.skip(
-            SkipReason::CorruptObject,
-            Some(format!(
-                "{}: the staged blob {} cannot be read ({}); skipped",
-                entry.path,
-                entry.blob,
-                err.message()
-            )),
-        );
-    };
-    let size = match odb.read_header(entry.blob) {
-        Ok((size, _)) => size as u64,
-        Err(err) => {
-            corrupt(err);
-            return Vec::new();
-        }
-    };
-    if size > settings.max_file_size {
-        stats.skip(
-            SkipReason::TooLarge,
-            Some(format!(
-                "{}: skipped, {size} bytes is over --max-file-size ({}); raise it to scan this file",
-                entry.path, settings.max_file_size
-            )),
-        );
+    let origin = BlobOrigin::Staged { path: &entry.path };
+    let allow_listed = scanner.path_allowed(Path::new(&entry.path), false);
+    let Some(object) = read_blob_to_scan(
+        odb,
+        entry.blob,
+        origin,
+        settings.max_file_size,
+        allow_listed,
+        stats,
+    ) else {
         return Vec::new();
-    }
-    if scanner.path_allowed(Path::new(&entry.path), false) {
-        stats.skip(SkipReason::ConfigAllowed, None);
-        return Vec::new();
-    }
-    let object = match odb.read(entry.blob) {
-        Ok(object) => object,
-        Err(err) => {
-            corrupt(err);
-            return Vec::new();
-        }
     };
     let bytes = object.data();
-    if is_lfs_pointer(bytes) {
-        stats.skip(SkipReason::LfsPointer, None);
-        return Vec::new();
-    }
-    stats.scanned(bytes.len() as u64);
     let result = scanner.scan_blob(&entry.path, bytes);
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     result.occurrences

@@ -1,4 +1,4 @@
-//! Integration tests: drive the real binary. Fake keys are built at run time (helpers::fake_key)
+//! Integration tests: drive the real binary. Fake keys are built at run time (test_support, shared with the unit tests)
 //! so the repository scans itself clean.
 
 mod action;
@@ -10,3 +10,5 @@ mod lints;
 mod sarif;
 mod scan;
 mod staged;
+#[path = "../../src/test_support.rs"]
+mod test_support;

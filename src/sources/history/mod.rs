@@ -24,7 +24,7 @@ use indicatif::ProgressBar;
 use self::attribution::Attribution;
 use self::graph::{BlobJob, NONE, TreeGraph};
 use super::ScanStats;
-use super::git::is_lfs_pointer;
+use super::git::{BlobOrigin, read_blob_to_scan};
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
@@ -448,41 +448,9 @@ fn scan_one_blob(
     if let Some(scan) = job.secrets_found.take() {
         return add_path_lints(odb, job, scan, scanner, stats);
     }
-    let corrupt = |err: git2::Error| {
-        stats.skip(
-            SkipReason::CorruptObject,
-            Some(format!(
-                "{} (blob {}): cannot be read ({}); skipped, the audit went on",
-                job.path,
-                job.blob,
-                err.message()
-            )),
-        );
-    };
-    // The header gives the size without inflating the object.
-    let size = match odb.read_header(job.blob) {
-        Ok((size, _)) => size as u64,
-        Err(err) => {
-            corrupt(err);
-            return None;
-        }
-    };
-    if too_large(&job, size, max_file_size, stats) {
-        return None;
-    }
-    let object = match odb.read(job.blob) {
-        Ok(object) => object,
-        Err(err) => {
-            corrupt(err);
-            return None;
-        }
-    };
+    let origin = BlobOrigin::History { path: &job.path };
+    let object = read_blob_to_scan(odb, job.blob, origin, max_file_size, false, stats)?;
     let bytes = object.data();
-    if is_lfs_pointer(bytes) {
-        stats.skip(SkipReason::LfsPointer, None);
-        return None;
-    }
-    stats.scanned(bytes.len() as u64);
     finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
 }
 
@@ -522,12 +490,10 @@ fn too_large(job: &BlobJob, size: u64, max_file_size: u64, stats: &ScanStats) ->
     if size <= max_file_size {
         return false;
     }
+    let origin = BlobOrigin::History { path: &job.path };
     stats.skip(
         SkipReason::TooLarge,
-        Some(format!(
-            "{} (blob {}): skipped, {size} bytes is over --max-file-size ({max_file_size})",
-            job.path, job.blob
-        )),
+        Some(origin.too_large(job.blob, size, max_file_size)),
     );
     true
 }
