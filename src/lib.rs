@@ -1,9 +1,11 @@
 //! tuskguard: finds leaked Tusky API keys before they escape, and cleans up after they did.
 //!
 //! The folders follow the pipeline:
-//! `sources` (tree, staged, history) → `engine` (rules, prefilter, match, decode, judge) →
-//! `findings` (fingerprint, suppression, dedupe) → `reports` (text, json, sarif, github),
-//! with `lints` (env files, broad scopes) and `tusky` (the API client) beside them.
+//! `sources` (tree, staged, history) → `scanner` (the `engine`: rules, prefilter, match, decode,
+//! judge; and the `lints`: env files, broad scopes) → `findings` (collect, suppress, build the
+//! report) → `reports` (text, json, sarif, github), with `tusky` (verify, revoke, audit log) after
+//! them. `model` is the bottom layer every stage shares; `config` holds the validated settings.
+//! `cli` is the edge: nothing else refers to it.
 
 pub mod cli;
 pub mod config;
