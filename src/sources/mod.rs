@@ -1,4 +1,5 @@
-//! Where bytes come from: the working tree, the index (staged), and git history.
+//! Where bytes come from: the working tree, the index (staged), git history, and (to get the keys
+//! of a saved report back) the locations a report names.
 
 mod git;
 pub mod history;
@@ -6,6 +7,7 @@ mod index_file;
 mod object_id;
 mod pack;
 pub mod progress;
+pub mod recover;
 pub mod staged;
 pub mod tree;
 
