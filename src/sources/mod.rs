@@ -2,6 +2,7 @@
 //! of a saved report back) the locations a report names.
 
 mod git;
+mod git_workers;
 pub mod history;
 mod index_file;
 mod object_id;

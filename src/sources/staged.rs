@@ -9,6 +9,7 @@ use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
 use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
@@ -276,34 +277,20 @@ pub fn scan_staged(
         }
         return Ok(occurrences);
     }
-    let git_dir = repo.path();
-    let chunk = entries.len().div_ceil(threads);
-    let results: Vec<Result<Vec<Occurrence>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<Vec<Occurrence>> {
-                    // git2 handles are not Sync: one per thread.
-                    let repo = Repository::open(git_dir)?;
-                    let odb = repo.odb()?;
-                    Ok(part
-                        .iter()
-                        .flat_map(|entry| scan_entry(&odb, entry, settings, scanner, stats))
-                        .collect())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan thread panicked")))
-            })
-            .collect()
-    });
-    for result in results {
-        occurrences.extend(result?);
-    }
+    let found = run_git_workers(
+        repo.path(),
+        threads,
+        "staged scan",
+        |send| {
+            for entry in &entries {
+                if !send(entry) {
+                    break;
+                }
+            }
+        },
+        |odb, entry| Some(scan_entry(odb, entry, settings, scanner, stats)),
+    )?;
+    occurrences.extend(found.into_iter().flatten());
     Ok(occurrences)
 }
 
