@@ -16,6 +16,7 @@ use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{FindingKind, Report};
 use crate::lints::env_ignore::{self, EnvLintContext};
+use crate::lints::{ENV_FILE_STAGED, staged_env_file};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
@@ -121,9 +122,13 @@ pub fn scan_index(
     show_secrets: bool,
 ) -> Result<Report> {
     let stats = ScanStats::default();
-    let occurrences = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
+    let scan = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
     let mut collector = Collector::new();
-    collector.extend(occurrences);
+    // The path lint runs here, on what the source listed: the source knows no lint rules.
+    if prepared.scanner.lint_enabled(ENV_FILE_STAGED) {
+        collector.extend(scan.paths.iter().filter_map(|path| staged_env_file(path)));
+    }
+    collector.extend(scan.occurrences);
     Ok(build_report(
         "scan --staged",
         root,

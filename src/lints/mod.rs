@@ -103,6 +103,21 @@ pub fn lint_rule(id: &str) -> Option<&'static LintRule> {
     LINT_RULES.iter().find(|rule| rule.id == id)
 }
 
+/// `env-file-staged`: the finding for a staged path, when it names an env file.
+pub fn staged_env_file(path: &str) -> Option<Occurrence> {
+    env_files::is_env_file_path(path).then(|| {
+        env_file_occurrence(
+            ENV_FILE_STAGED,
+            path.to_owned(),
+            "",
+            "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a template \
+             such as .env.example instead"
+                .to_owned(),
+            None,
+        )
+    })
+}
+
 /// A finding about a whole env file (reported at 1:1), titled and ranked by its lint rule.
 /// `fingerprint_text` is the normalised offending text the fingerprint covers.
 pub fn env_file_occurrence(
