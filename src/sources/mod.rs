@@ -4,9 +4,9 @@
 mod git;
 mod git_workers;
 pub mod history;
-mod index_file;
+pub(crate) mod index_file;
 mod object_id;
-mod pack;
+pub(crate) mod pack;
 pub mod progress;
 pub mod recover;
 pub mod staged;
