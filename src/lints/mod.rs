@@ -5,8 +5,8 @@
 
 pub mod broad_scope;
 pub mod env_files;
-pub mod env_ignore;
-mod gitignore_plain;
+pub mod env_verdict;
+pub mod gitignore_plain;
 pub mod scopes;
 mod text;
 
