@@ -18,7 +18,7 @@ use crate::findings::{FindingKind, Report};
 use crate::lints::{ENV_FILE_STAGED, staged_env_file};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
-use crate::sources::env_files::{self, EnvLintContext};
+use crate::sources::env_walk::{self, EnvLintContext};
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::Progress;
 use crate::sources::staged::scan_staged;
@@ -84,7 +84,7 @@ pub fn scan_paths(
     // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
     // must see those to tell ignored from committed); it runs beside the walk, not after it.
     let (mut collector, env_findings) = std::thread::scope(|scope| {
-        let env = scope.spawn(|| env_files::check_roots(roots, &env_context));
+        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
         let collector = scan_tree(
             roots,
             &prepared.settings,

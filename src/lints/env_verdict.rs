@@ -6,7 +6,7 @@
 //! and the index says what is tracked: tracked → `env-file-committed`
 //! (ignoring it now does not untrack it); untracked and not ignored → `env-file-not-ignored`;
 //! ignored → fine. In a plain directory the tree's `.gitignore` files decide (see
-//! `gitignore_plain`). The env files themselves are enumerated by `sources::env_files`.
+//! `gitignore_plain`). The env files themselves are enumerated by `sources::env_walk`.
 
 use std::path::Path;
 
