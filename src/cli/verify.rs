@@ -10,8 +10,8 @@ use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, ScanOptions, V
 use super::output::{ExitStatus, FailOn, finish_with, use_color, write_to};
 use crate::findings::{REPORT_VERSION, Report, SecretValue};
 use crate::reports::{self, RenderOptions};
+use crate::sources::recover::recover_keys;
 use crate::tusky::online::{ApiRun, ApiSettings, Consent, PlannedRevocation};
-use crate::tusky::recover::recover_keys;
 use crate::tusky::revoke::ADMIN_KEY_ENV;
 use crate::tusky::verify::VerifyOptions;
 use crate::tusky::{ApiBase, ClientSettings};

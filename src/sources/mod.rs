@@ -1,11 +1,15 @@
-//! Where bytes come from: the working tree, the index (staged), and git history.
+//! Where bytes come from: the working tree, the index (staged), git history, and (to get the keys
+//! of a saved report back) the locations a report names.
 
+pub mod env_walk;
 mod git;
+mod git_workers;
 pub mod history;
 mod index_file;
 mod object_id;
 mod pack;
 pub mod progress;
+pub mod recover;
 pub mod staged;
 pub mod tree;
 

@@ -7,7 +7,6 @@ pub mod client;
 pub mod endpoint;
 pub mod online;
 pub mod probe;
-pub mod recover;
 pub mod revoke;
 mod summary;
 pub mod verify;

@@ -14,10 +14,9 @@ mod order;
 mod packed;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use crossbeam_channel::bounded;
 use git2::{Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
@@ -25,6 +24,7 @@ use self::attribution::Attribution;
 use self::graph::{BlobJob, NONE, TreeGraph};
 use super::ScanStats;
 use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
@@ -48,9 +48,6 @@ impl HistoryScope {
         self.since.is_some() || self.branch.is_some() || self.max_count.is_some()
     }
 }
-
-/// Blobs per channel message.
-const JOB_BATCH: usize = 64;
 
 /// What the audit found: occurrences carry their commit; `history` is keyed by fingerprint.
 #[derive(Default)]
@@ -466,8 +463,8 @@ fn walk_commits(
     progress.set_position(commits.len() as u64);
 }
 
-/// Runs `produce` with a sender whose blobs worker threads read through libgit2 (one
-/// `Repository` each) and scan; returns the blobs with findings.
+/// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
+/// the blobs with findings.
 fn scan_on_workers(
     git_dir: &Path,
     settings: &ScanSettings,
@@ -475,62 +472,8 @@ fn scan_on_workers(
     stats: &ScanStats,
     produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
 ) -> Result<Vec<BlobHit>> {
-    // Jobs travel in batches: one channel hand-off per blob costs more than reading a small blob.
-    let (sender, receiver) = bounded::<Vec<BlobJob>>(64);
-    let git_dir: PathBuf = git_dir.to_path_buf();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..settings.threads.max(1))
-            .map(|_| {
-                let receiver = receiver.clone();
-                let git_dir = git_dir.clone();
-                scope.spawn(move || -> Result<Vec<BlobHit>> {
-                    let repo = Repository::open(&git_dir)
-                        .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
-                    let odb = repo.odb()?;
-                    let mut hits = Vec::new();
-                    for job in receiver.iter().flatten() {
-                        if let Some(hit) =
-                            scan_one_blob(&odb, job, settings.max_file_size, scanner, stats)
-                        {
-                            hits.push(hit);
-                        }
-                    }
-                    Ok(hits)
-                })
-            })
-            .collect();
-        drop(receiver);
-        let mut send_error = None;
-        let mut batch: Vec<BlobJob> = Vec::with_capacity(JOB_BATCH);
-        let mut send = |job: BlobJob| {
-            batch.push(job);
-            if batch.len() >= JOB_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(JOB_BATCH));
-                if sender.send(full).is_err() {
-                    send_error = Some(anyhow::anyhow!("every history worker stopped"));
-                    return false;
-                }
-            }
-            true
-        };
-        produce(&mut send);
-        if !batch.is_empty() && send_error.is_none() && sender.send(batch).is_err() {
-            send_error = Some(anyhow::anyhow!("every history worker stopped"));
-        }
-        drop(sender);
-        let mut hits = Vec::new();
-        let mut worker_error = None;
-        for worker in workers {
-            match worker.join() {
-                Ok(Ok(mut found)) => hits.append(&mut found),
-                Ok(Err(err)) => worker_error = Some(err),
-                Err(_) => worker_error = Some(anyhow::anyhow!("a history worker panicked")),
-            }
-        }
-        match worker_error.or(send_error) {
-            Some(err) => Err(err),
-            None => Ok(hits),
-        }
+    run_git_workers(git_dir, settings.threads, "history", produce, |odb, job| {
+        scan_one_blob(odb, job, settings.max_file_size, scanner, stats)
     })
 }
 
