@@ -3,7 +3,9 @@
 
 mod action;
 mod api;
+mod everyday;
 mod fake_tusky;
+mod help;
 mod helpers;
 mod history;
 mod lints;
