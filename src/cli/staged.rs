@@ -12,8 +12,9 @@ use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
 use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
+use crate::reports::blocked::blocked_commit_help;
 use crate::sources::ScanStats;
-use crate::sources::staged::{BLOCKED_COMMIT_HELP, scan_staged};
+use crate::sources::staged::scan_staged;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     let started = Instant::now();
@@ -50,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     online.run(global, &mut report)?;
     let status = emit(global, &report, &args.output)?;
     if status == ExitStatus::Findings && args.output.format == Format::Text && !global.quiet {
-        let _ = writeln!(std::io::stderr(), "{BLOCKED_COMMIT_HELP}");
+        let _ = writeln!(std::io::stderr(), "{}", blocked_commit_help(&report));
     }
     Ok(status)
 }

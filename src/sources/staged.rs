@@ -15,6 +15,7 @@ use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
 use crate::lints::env_files::is_env_file_path;
 use crate::lints::{self, ENV_FILE_STAGED};
+use crate::model::text::shell_quote;
 use crate::scanner::Scanner;
 
 /// Below this many blobs, starting threads costs more than it saves.
@@ -457,21 +458,14 @@ fn env_file_occurrence(path: &str) -> Occurrence {
         ENV_FILE_STAGED,
         path.to_owned(),
         "",
-        "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a template such \
-         as .env.example instead"
-            .to_owned(),
+        format!(
+            "unstage it (`git rm --cached {}`) and add it to .gitignore; commit a template such \
+             as .env.example instead",
+            shell_quote(path)
+        ),
         None,
     )
 }
-
-/// What to tell someone whose commit was just blocked.
-pub const BLOCKED_COMMIT_HELP: &str = "\
-tuskguard: this commit was blocked because the staged content above holds a secret.
-  fix:    remove the key from the file (read it from TUSKY_API_KEY instead), then `git add` it again;
-          if the key was ever pushed or shared, revoke it and create a new one.
-  allow:  a false alarm? add `tuskguard:allow` in a comment on that line, or add the fingerprint
-          to .tuskguardignore (one per line, with a comment saying why).
-  last resort: `git commit --no-verify` skips every pre-commit check.";
 
 #[cfg(test)]
 mod tests {
