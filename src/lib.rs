@@ -5,7 +5,8 @@
 //! judge; and the `lints`: env files, broad scopes) → `findings` (collect, suppress, build the
 //! report) → `reports` (text, json, sarif, github), with `tusky` (verify, revoke, audit log) after
 //! them. `model` is the bottom layer every stage shares; `config` holds the validated settings.
-//! `cli` is the edge: nothing else refers to it.
+//! `pipeline` runs each mode from typed settings to the finished report. `cli` is the edge:
+//! nothing else refers to it.
 
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod findings;
 pub mod lints;
 pub mod model;
+pub mod pipeline;
 pub mod reports;
 pub mod scanner;
 pub mod sources;

@@ -1,7 +1,11 @@
 //! `tuskguard history`: every blob reachable from every ref, once, with the commit that
 //! introduced each key.
 
+<<<<<<< HEAD
 use std::collections::HashSet;
+=======
+use std::io::IsTerminal;
+>>>>>>> main
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,12 +17,17 @@ use super::args::{Format, GlobalArgs, HistoryArgs};
 use super::output::ExitStatus;
 use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
+<<<<<<< HEAD
 use crate::findings::FindingKind;
 use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::sources::ScanStats;
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::{commit_meter, stderr_shows_progress};
+=======
+use crate::pipeline::audit_history;
+use crate::sources::history::HistoryScope;
+>>>>>>> main
 
 pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     let started = Instant::now();
@@ -44,66 +53,23 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     }
     let online = OnlineStep::new(&args.scan, &args.output, None)?;
     let prepared = prepare(&args.scan, &root)?;
-    let stats = ScanStats::default();
     let scope = HistoryScope {
         since: args.since.clone(),
         branch: args.branch.clone(),
         max_count: args.max_count,
     };
     let progress = progress_bar(global, args.output.format);
-    let scan = scan_history(
+    let mut report = audit_history(
         &repo,
-        &scope,
-        &prepared.settings,
-        &prepared.scanner,
-        &stats,
-        &progress,
-    );
-    progress.finish_and_clear();
-    let mut scan = scan?;
-    drop_past_scope_requests(&mut scan, &stats);
-    let mut collector = Collector::new();
-    collector.extend(scan.occurrences);
-    let mut report = build_report(
-        "history",
         &target,
-        collector,
-        &stats,
-        &prepared.suppressions,
+        &scope,
+        &prepared,
         started,
         args.output.show_secrets,
-    );
-    report.summary.commits_scanned = Some(scan.commits_scanned);
-    for finding in &mut report.findings {
-        finding.history = scan.history.get(&finding.fingerprint).cloned();
-    }
+        &progress,
+    )?;
     online.run(global, &mut report)?;
     emit(global, &report, &args.output)
-}
-
-/// The audit is about what leaked. A key-creation request that is gone from HEAD leaks nothing and
-/// no longer creates keys, so only requests still at HEAD are reported (with the commit that
-/// introduced them, which is what a diff-mode CI run needs); the rest are counted and said.
-fn drop_past_scope_requests(scan: &mut HistoryScan, stats: &ScanStats) {
-    let mut gone = HashSet::new();
-    scan.occurrences.retain(|occurrence| {
-        let past = occurrence.kind == FindingKind::BroadScope
-            && scan
-                .history
-                .get(occurrence.fingerprint.as_str())
-                .is_some_and(|info| !info.present_at_head);
-        if past {
-            gone.insert(occurrence.fingerprint.as_str().to_owned());
-        }
-        !past
-    });
-    if !gone.is_empty() {
-        stats.warn(format!(
-            "{} over-broad key-creation request(s) exist only in past commits and are not reported \
-             (they are no longer in the code; `tuskguard scan` lints what is there now)",
-            gone.len()
-        ));
-    }
 }
 
 /// A progress bar for people watching a terminal; hidden in CI, pipes and machine formats.

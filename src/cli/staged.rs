@@ -10,11 +10,16 @@ use super::args::{Format, GlobalArgs, ScanArgs};
 use super::output::ExitStatus;
 use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
+<<<<<<< HEAD
 use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::reports::blocked::blocked_commit_help;
 use crate::sources::ScanStats;
 use crate::sources::staged::scan_staged;
+=======
+use crate::pipeline::scan_index;
+use crate::sources::staged::BLOCKED_COMMIT_HELP;
+>>>>>>> main
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     let started = Instant::now();
@@ -29,25 +34,14 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         .context("--staged needs a repository with a working tree (this one is bare)")?;
     let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
     let prepared = prepare(&args.scan, &root)?;
-    let stats = ScanStats::default();
-    let occurrences = scan_staged(
+    let mut report = scan_index(
         &repo,
-        &args.paths,
-        &prepared.settings,
-        &prepared.scanner,
-        &stats,
-    )?;
-    let mut collector = Collector::new();
-    collector.extend(occurrences);
-    let mut report = build_report(
-        "scan --staged",
         &root,
-        collector,
-        &stats,
-        &prepared.suppressions,
+        &args.paths,
+        &prepared,
         started,
         args.output.show_secrets,
-    );
+    )?;
     online.run(global, &mut report)?;
     let status = emit(global, &report, &args.output)?;
     if status == ExitStatus::Findings && args.output.format == Format::Text && !global.quiet {

@@ -13,9 +13,12 @@ use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
+<<<<<<< HEAD
 use crate::lints::env_files::is_env_file_path;
 use crate::lints::{self, ENV_FILE_STAGED};
 use crate::model::text::shell_quote;
+=======
+>>>>>>> main
 use crate::scanner::Scanner;
 
 /// Below this many blobs, starting threads costs more than it saves.
@@ -207,6 +210,13 @@ fn filter_modes(entries: Vec<(String, Oid, u32)>, stats: &ScanStats) -> Vec<Stag
         .collect()
 }
 
+/// What a staged scan saw: every staged path (for the path lints) and the occurrences in the
+/// staged content.
+pub struct StagedScan {
+    pub paths: Vec<String>,
+    pub occurrences: Vec<Occurrence>,
+}
+
 /// Scans the staged content: changed entries, or the given paths' index entries.
 pub fn scan_staged(
     repo: &Repository,
@@ -214,7 +224,7 @@ pub fn scan_staged(
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
-) -> Result<Vec<Occurrence>> {
+) -> Result<StagedScan> {
     if repo.is_bare() {
         bail!("--staged needs a repository with a working tree (this one is bare)");
     }
@@ -265,18 +275,18 @@ pub fn scan_staged(
             }
         }
     };
-    let mut occurrences: Vec<Occurrence> = entries
-        .iter()
-        .filter(|entry| scanner.lint_enabled(ENV_FILE_STAGED) && is_env_file_path(&entry.path))
-        .map(|entry| env_file_occurrence(&entry.path))
-        .collect();
+    let mut scan = StagedScan {
+        paths: entries.iter().map(|entry| entry.path.clone()).collect(),
+        occurrences: Vec::new(),
+    };
     let threads = settings.threads.min(entries.len() / PARALLEL_THRESHOLD + 1);
     if threads <= 1 {
         let odb = repo.odb().context("cannot open the object database")?;
         for entry in &entries {
-            occurrences.extend(scan_entry(&odb, entry, settings, scanner, stats));
+            scan.occurrences
+                .extend(scan_entry(&odb, entry, settings, scanner, stats));
         }
-        return Ok(occurrences);
+        return Ok(scan);
     }
     let found = run_git_workers(
         repo.path(),
@@ -291,8 +301,8 @@ pub fn scan_staged(
         },
         |odb, entry| Some(scan_entry(odb, entry, settings, scanner, stats)),
     )?;
-    occurrences.extend(found.into_iter().flatten());
-    Ok(occurrences)
+    scan.occurrences.extend(found.into_iter().flatten());
+    Ok(scan)
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -453,6 +463,7 @@ fn scan_entry(
     result.occurrences
 }
 
+<<<<<<< HEAD
 fn env_file_occurrence(path: &str) -> Occurrence {
     lints::env_file_occurrence(
         ENV_FILE_STAGED,
@@ -466,6 +477,16 @@ fn env_file_occurrence(path: &str) -> Occurrence {
         None,
     )
 }
+=======
+/// What to tell someone whose commit was just blocked.
+pub const BLOCKED_COMMIT_HELP: &str = "\
+tuskguard: this commit was blocked because the staged content above holds a secret.
+  fix:    remove the key from the file (read it from TUSKY_API_KEY instead), then `git add` it again;
+          if the key was ever pushed or shared, revoke it and create a new one.
+  allow:  a false alarm? add `tuskguard:allow` in a comment on that line, or add the fingerprint
+          to .tuskguardignore (one per line, with a comment saying why).
+  last resort: `git commit --no-verify` skips every pre-commit check.";
+>>>>>>> main
 
 #[cfg(test)]
 mod tests {

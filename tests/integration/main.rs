@@ -3,6 +3,7 @@
 
 mod action;
 mod api;
+mod cut;
 mod everyday;
 mod fake_tusky;
 mod help;

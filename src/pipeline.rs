@@ -1,0 +1,211 @@
+//! One run of each mode, from typed settings to the finished report: load what the scan needs
+//! (config, rules, suppressions), let the source enumerate and scan, collect once, and build the
+//! report. The command line calls these and renders; it holds none of this logic.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use git2::Repository;
+use indicatif::ProgressBar;
+
+use crate::config::{ConfigFile, ScanSettings};
+use crate::findings::build::build_report;
+use crate::findings::collect::Collector;
+use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
+use crate::findings::{FindingKind, Report};
+use crate::lints::{ENV_FILE_STAGED, staged_env_file};
+use crate::model::ScanStats;
+use crate::scanner::Scanner;
+use crate::sources::env_walk::{self, EnvLintContext};
+use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
+use crate::sources::progress::Progress;
+use crate::sources::staged::scan_staged;
+use crate::sources::tree::scan_tree;
+
+/// Everything a scanning command loads before it reads a file.
+pub struct Prepared {
+    pub settings: ScanSettings,
+    pub scanner: Scanner,
+    pub suppressions: Suppressions,
+    /// Set when the config file tried to set the API URL (ignored): said even with `-q`.
+    pub config_warning: Option<String>,
+}
+
+/// Loads config (`config_file`, else `.tuskguard.toml` at `root`), rules, ignore file and
+/// baseline, relative to `root`.
+pub fn prepare(
+    settings: ScanSettings,
+    config_file: Option<&Path>,
+    root: &Path,
+) -> Result<Prepared> {
+    let config_root = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(Path::new("."))
+    };
+    let (config, config_path) = ConfigFile::load(config_file, config_root)?;
+    let config_warning = config_path
+        .as_deref()
+        .and_then(|path| config.ignored_api_settings(path));
+    let scanner = Scanner::new(&config, config_root)?;
+    let mut suppressions = Suppressions::default();
+    let ignore_path = config_root.join(IGNORE_FILE_NAME);
+    if ignore_path.is_file() {
+        suppressions.ignored = load_ignore_file(&ignore_path)?;
+    }
+    if let Some(baseline) = &settings.baseline {
+        suppressions.baseline = Baseline::load(baseline)?;
+    }
+    Ok(Prepared {
+        settings,
+        scanner,
+        suppressions,
+        config_warning,
+    })
+}
+
+/// Scans directories or files (`roots`, the first one naming the report) into a report.
+pub fn scan_paths(
+    roots: &[PathBuf],
+    prepared: &Prepared,
+    started: Instant,
+    show_secrets: bool,
+    progress: &Progress,
+) -> Report {
+    let stats = ScanStats::default();
+    let env_context = EnvLintContext {
+        scanner: &prepared.scanner,
+        stats: &stats,
+        scan_root: &roots[0],
+        relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
+    };
+    // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
+    // must see those to tell ignored from committed); it runs beside the walk, not after it.
+    let (mut collector, env_findings) = std::thread::scope(|scope| {
+        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
+        let collector = scan_tree(
+            roots,
+            &prepared.settings,
+            &prepared.scanner,
+            &stats,
+            progress,
+        );
+        let env_findings = env.join().unwrap_or_else(|_| {
+            stats.warn(
+                "the env-file lint stopped on an internal error; env files were not checked".into(),
+            );
+            Vec::new()
+        });
+        (collector, env_findings)
+    });
+    collector.extend(env_findings);
+    build_report(
+        "scan",
+        &roots[0],
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    )
+}
+
+/// Scans what the next commit adds (or the staged content of `paths`) into a report.
+pub fn scan_index(
+    repo: &Repository,
+    root: &Path,
+    paths: &[PathBuf],
+    prepared: &Prepared,
+    started: Instant,
+    show_secrets: bool,
+) -> Result<Report> {
+    let stats = ScanStats::default();
+    let scan = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
+    let mut collector = Collector::new();
+    // The path lint runs here, on what the source listed: the source knows no lint rules.
+    if prepared.scanner.lint_enabled(ENV_FILE_STAGED) {
+        collector.extend(scan.paths.iter().filter_map(|path| staged_env_file(path)));
+    }
+    collector.extend(scan.occurrences);
+    Ok(build_report(
+        "scan --staged",
+        root,
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    ))
+}
+
+/// Audits the history of `repo` (named `target` in the report) into a report whose findings say
+/// where each key came from.
+pub fn audit_history(
+    repo: &Repository,
+    target: &Path,
+    scope: &HistoryScope,
+    prepared: &Prepared,
+    started: Instant,
+    show_secrets: bool,
+    progress: &ProgressBar,
+) -> Result<Report> {
+    let stats = ScanStats::default();
+    let scan = scan_history(
+        repo,
+        scope,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+        progress,
+    );
+    progress.finish_and_clear();
+    let mut scan = scan?;
+    drop_past_scope_requests(&mut scan, &stats);
+    if let Some(cut) = &scan.cut {
+        stats.warn(cut.describe());
+    }
+    let mut collector = Collector::new();
+    collector.extend(scan.occurrences);
+    let mut report = build_report(
+        "history",
+        target,
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    );
+    report.summary.commits_scanned = Some(scan.commits_scanned);
+    report.summary.history_cut = scan.cut.take();
+    for finding in &mut report.findings {
+        finding.history = scan.history.get(&finding.fingerprint).cloned();
+    }
+    Ok(report)
+}
+
+/// The audit is about what leaked. A key-creation request that is gone from HEAD leaks nothing and
+/// no longer creates keys, so only requests still at HEAD are reported (with the commit that
+/// introduced them, which is what a diff-mode CI run needs); the rest are counted and said.
+fn drop_past_scope_requests(scan: &mut HistoryScan, stats: &ScanStats) {
+    let mut gone = HashSet::new();
+    scan.occurrences.retain(|occurrence| {
+        let past = occurrence.kind == FindingKind::BroadScope
+            && scan
+                .history
+                .get(occurrence.fingerprint.as_str())
+                .is_some_and(|info| !info.present_at_head);
+        if past {
+            gone.insert(occurrence.fingerprint.as_str().to_owned());
+        }
+        !past
+    });
+    if !gone.is_empty() {
+        stats.warn(format!(
+            "{} over-broad key-creation request(s) exist only in past commits and are not reported \
+             (they are no longer in the code; `tuskguard scan` lints what is there now)",
+            gone.len()
+        ));
+    }
+}
