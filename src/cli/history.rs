@@ -1,11 +1,6 @@
 //! `tuskguard history`: every blob reachable from every ref, once, with the commit that
 //! introduced each key.
 
-<<<<<<< HEAD
-use std::collections::HashSet;
-=======
-use std::io::IsTerminal;
->>>>>>> main
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,17 +12,9 @@ use super::args::{Format, GlobalArgs, HistoryArgs};
 use super::output::ExitStatus;
 use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
-<<<<<<< HEAD
-use crate::findings::FindingKind;
-use crate::findings::build::build_report;
-use crate::findings::collect::Collector;
-use crate::sources::ScanStats;
-use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
-use crate::sources::progress::{commit_meter, stderr_shows_progress};
-=======
 use crate::pipeline::audit_history;
 use crate::sources::history::HistoryScope;
->>>>>>> main
+use crate::sources::progress::{commit_meter, stderr_shows_progress};
 
 pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     let started = Instant::now();

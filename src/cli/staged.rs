@@ -10,16 +10,8 @@ use super::args::{Format, GlobalArgs, ScanArgs};
 use super::output::ExitStatus;
 use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
-<<<<<<< HEAD
-use crate::findings::build::build_report;
-use crate::findings::collect::Collector;
-use crate::reports::blocked::blocked_commit_help;
-use crate::sources::ScanStats;
-use crate::sources::staged::scan_staged;
-=======
 use crate::pipeline::scan_index;
-use crate::sources::staged::BLOCKED_COMMIT_HELP;
->>>>>>> main
+use crate::reports::blocked::blocked_commit_help;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     let started = Instant::now();

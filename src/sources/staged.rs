@@ -13,12 +13,6 @@ use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
-<<<<<<< HEAD
-use crate::lints::env_files::is_env_file_path;
-use crate::lints::{self, ENV_FILE_STAGED};
-use crate::model::text::shell_quote;
-=======
->>>>>>> main
 use crate::scanner::Scanner;
 
 /// Below this many blobs, starting threads costs more than it saves.
@@ -462,31 +456,6 @@ fn scan_entry(
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     result.occurrences
 }
-
-<<<<<<< HEAD
-fn env_file_occurrence(path: &str) -> Occurrence {
-    lints::env_file_occurrence(
-        ENV_FILE_STAGED,
-        path.to_owned(),
-        "",
-        format!(
-            "unstage it (`git rm --cached {}`) and add it to .gitignore; commit a template such \
-             as .env.example instead",
-            shell_quote(path)
-        ),
-        None,
-    )
-}
-=======
-/// What to tell someone whose commit was just blocked.
-pub const BLOCKED_COMMIT_HELP: &str = "\
-tuskguard: this commit was blocked because the staged content above holds a secret.
-  fix:    remove the key from the file (read it from TUSKY_API_KEY instead), then `git add` it again;
-          if the key was ever pushed or shared, revoke it and create a new one.
-  allow:  a false alarm? add `tuskguard:allow` in a comment on that line, or add the fingerprint
-          to .tuskguardignore (one per line, with a comment saying why).
-  last resort: `git commit --no-verify` skips every pre-commit check.";
->>>>>>> main
 
 #[cfg(test)]
 mod tests {
