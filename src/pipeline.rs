@@ -163,6 +163,9 @@ pub fn audit_history(
     progress.finish_and_clear();
     let mut scan = scan?;
     drop_past_scope_requests(&mut scan, &stats);
+    if let Some(cut) = &scan.cut {
+        stats.warn(cut.describe());
+    }
     let mut collector = Collector::new();
     collector.extend(scan.occurrences);
     let mut report = build_report(
@@ -175,6 +178,7 @@ pub fn audit_history(
         show_secrets,
     );
     report.summary.commits_scanned = Some(scan.commits_scanned);
+    report.summary.history_cut = scan.cut.take();
     for finding in &mut report.findings {
         finding.history = scan.history.get(&finding.fingerprint).cloned();
     }
