@@ -300,7 +300,9 @@ fn history_sarif_from_a_subdirectory_is_rooted_at_the_repository() {
     assert_eq!(output.status.code(), Some(1));
     let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
     let run = &sarif["runs"][0];
-    let root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
+    let root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap();
     let repo_root = format!("{}/", dir.path().canonicalize().unwrap().display());
     assert_eq!(root, format!("file://{repo_root}"), "{run:#}");
     assert_eq!(
