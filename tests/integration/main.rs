@@ -11,6 +11,7 @@ mod help;
 mod helpers;
 mod history;
 mod lints;
+mod pre_push;
 mod sarif;
 mod scan;
 mod staged;
