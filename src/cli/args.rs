@@ -140,6 +140,10 @@ pub struct ApiOptions {
     /// Append-only log of revocations (default: $XDG_STATE_HOME/tuskguard/audit.jsonl).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// With revoke: also revoke TUSKY_ADMIN_API_KEY when it leaked, last, after every other key
+    /// (without this flag it is kept, so the run can still revoke the others).
+    #[arg(long)]
+    pub revoke_admin_key: bool,
     /// Proxy for API calls (proxy environment variables are ignored: a proxy sees every key).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,

@@ -13,3 +13,4 @@ mod scan;
 mod staged;
 #[path = "../../src/test_support.rs"]
 mod test_support;
+mod trust;
