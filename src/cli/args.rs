@@ -231,6 +231,7 @@ pub struct RevokeArgs {
     mut_arg("concurrency", |arg| arg.hide(true)),
     mut_arg("access_map", |arg| arg.hide(true)),
     mut_arg("audit_log", |arg| arg.hide(true)),
+    mut_arg("revoke_admin_key", |arg| arg.hide(true)),
     mut_arg("proxy", |arg| arg.hide(true))
 )]
 pub struct BaselineArgs {
