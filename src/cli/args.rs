@@ -191,6 +191,9 @@ pub struct HistoryArgs {
     /// At most N commits.
     #[arg(long, value_name = "N")]
     pub max_count: Option<usize>,
+    /// Report only findings in files under PATH (relative to the repository root; repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub include_path: Vec<String>,
     #[command(flatten)]
     pub scan: ScanOptions,
     #[command(flatten)]

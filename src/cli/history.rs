@@ -39,16 +39,25 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         );
     }
     let online = OnlineStep::new(&args.scan, &args.output, None)?;
-    let prepared = prepare(&args.scan, &root)?;
+    let prepared = prepare(global, &args.scan, &root)?;
     let scope = HistoryScope {
         since: args.since.clone(),
         branch: args.branch.clone(),
         max_count: args.max_count,
+        include_paths: args.include_path.clone(),
+    };
+    // Locations are relative to the repository root, so the report's root (SARIF's %SRCROOT%)
+    // is the repository root, also when the audit was started from a subdirectory.
+    let same_place = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    let report_root = if same_place(&target, &root) {
+        target.clone()
+    } else {
+        root.clone()
     };
     let progress = progress_bar(global, args.output.format);
     let mut report = audit_history(
         &repo,
-        &target,
+        &report_root,
         &scope,
         &prepared,
         started,
