@@ -39,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         );
     }
     let online = OnlineStep::new(&args.scan, &args.output, None)?;
-    let prepared = prepare(&args.scan, &root)?;
+    let prepared = prepare(global, &args.scan, &root)?;
     let commits = if args.pre_push {
         let set = super::pre_push::commit_set(&repo, args.remote.as_deref())?;
         if set.include.is_empty() {
