@@ -177,6 +177,10 @@ pub struct HistoryArgs {
     /// At most N commits.
     #[arg(long, value_name = "N")]
     pub max_count: Option<usize>,
+    /// Accept a partial audit: git objects that cannot be read (a damaged repository) are still
+    /// reported, but the exit code is decided by the findings alone instead of being 2.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     #[command(flatten)]
     pub scan: ScanOptions,
     #[command(flatten)]

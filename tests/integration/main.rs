@@ -6,6 +6,7 @@ mod api;
 mod fake_tusky;
 mod helpers;
 mod history;
+mod history_reach;
 mod lints;
 mod sarif;
 mod scan;
