@@ -15,9 +15,10 @@ use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{FindingKind, Report};
-use crate::lints::env_ignore::{self, EnvLintContext};
+use crate::lints::{ENV_FILE_STAGED, staged_env_file};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
+use crate::sources::env_walk::{self, EnvLintContext};
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::Progress;
 use crate::sources::staged::scan_staged;
@@ -83,7 +84,7 @@ pub fn scan_paths(
     // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
     // must see those to tell ignored from committed); it runs beside the walk, not after it.
     let (mut collector, env_findings) = std::thread::scope(|scope| {
-        let env = scope.spawn(|| env_ignore::check_roots(roots, &env_context));
+        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
         let collector = scan_tree(
             roots,
             &prepared.settings,
@@ -121,9 +122,13 @@ pub fn scan_index(
     show_secrets: bool,
 ) -> Result<Report> {
     let stats = ScanStats::default();
-    let occurrences = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
+    let scan = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
     let mut collector = Collector::new();
-    collector.extend(occurrences);
+    // The path lint runs here, on what the source listed: the source knows no lint rules.
+    if prepared.scanner.lint_enabled(ENV_FILE_STAGED) {
+        collector.extend(scan.paths.iter().filter_map(|path| staged_env_file(path)));
+    }
+    collector.extend(scan.occurrences);
     Ok(build_report(
         "scan --staged",
         root,
@@ -158,6 +163,9 @@ pub fn audit_history(
     progress.finish_and_clear();
     let mut scan = scan?;
     drop_past_scope_requests(&mut scan, &stats);
+    if let Some(cut) = &scan.cut {
+        stats.warn(cut.describe());
+    }
     let mut collector = Collector::new();
     collector.extend(scan.occurrences);
     let mut report = build_report(
@@ -170,6 +178,7 @@ pub fn audit_history(
         show_secrets,
     );
     report.summary.commits_scanned = Some(scan.commits_scanned);
+    report.summary.history_cut = scan.cut.take();
     for finding in &mut report.findings {
         finding.history = scan.history.get(&finding.fingerprint).cloned();
     }

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 pub use fingerprint::Fingerprint;
 pub use occurrence::{CommitRef, Location, Occurrence};
 pub use redact::{SecretValue, redact};
-pub use stats::{Incomplete, ScanStats, SkipReason, Summary, SuppressedCounts};
+pub use stats::{
+    HistoryCut, Incomplete, SHALLOW_CLONE, ScanStats, SkipReason, Summary, SuppressedCounts,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

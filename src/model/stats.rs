@@ -70,6 +70,9 @@ pub struct Summary {
     /// partial audit must never pass for a clean one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// Set when a history audit did not reach the start of history; every format says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_cut: Option<HistoryCut>,
 }
 
 /// What a damaged repository kept the run from reading.
@@ -79,6 +82,70 @@ pub struct Incomplete {
     pub unread_objects: u64,
     /// One message per unread object, naming it (the first `MAX_WARNINGS`).
     pub objects: Vec<String>,
+}
+
+/// Where and why a history audit stopped short of the first commit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryCut {
+    /// Why: `shallow clone`, `--max-count N`, `--since REV` or `--since A..B`.
+    pub reasons: Vec<String>,
+    /// Audited commits with parents that were not audited. A key found in one of them came in
+    /// at or before it; the report never names it as the commit that introduced the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boundary: Vec<String>,
+    /// Commits just before an audited range (`--since`), not audited themselves: what they hold
+    /// counts as already there, so only what the range added is reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base: Vec<String>,
+}
+
+impl HistoryCut {
+    /// One sentence for people: what was not audited, where, and how to audit it all.
+    pub fn describe(&self) -> String {
+        let mut text = format!("history was cut ({})", self.reasons.join(", "));
+        if !self.base.is_empty() {
+            text.push_str(&format!(
+                ": only commits after {} were audited; older history was not, and what it \
+                 already held counts as not new",
+                short_ids(&self.base)
+            ));
+        }
+        if !self.boundary.is_empty() {
+            text.push_str(if self.base.is_empty() { ": " } else { "; " });
+            text.push_str(&format!(
+                "the audit stops at {}: history before it was not read, so a key found there \
+                 reads \"at or before\" that commit",
+                short_ids(&self.boundary)
+            ));
+        }
+        if self.reasons.iter().any(|r| r == SHALLOW_CLONE) {
+            text.push_str(
+                " (this is a shallow clone: history is truncated; run `git fetch --unshallow` \
+                 for a full audit)",
+            );
+        }
+        text
+    }
+}
+
+/// The reason a shallow clone gives for a cut.
+pub const SHALLOW_CLONE: &str = "shallow clone";
+
+/// "commit 1a2b3c4d5e6f", "commits 1a2b…, 3c4d… and 7 more".
+fn short_ids(ids: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let shown: Vec<&str> = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| id.get(..12).unwrap_or(id))
+        .collect();
+    let noun = if ids.len() == 1 { "commit" } else { "commits" };
+    let more = ids.len().saturating_sub(SHOWN);
+    if more > 0 {
+        format!("{noun} {} and {more} more", shown.join(", "))
+    } else {
+        format!("{noun} {}", shown.join(", "))
+    }
 }
 
 /// How many warnings the summary keeps verbatim; the rest are counted.

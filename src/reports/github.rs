@@ -71,6 +71,14 @@ pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -
             )?;
         }
     }
+    if let Some(cut) = &report.summary.history_cut {
+        writeln!(
+            out,
+            "::warning title={}::Not a full audit: {}.",
+            escape_property("tuskguard: history was cut"),
+            escape_data(&cut.describe())
+        )?;
+    }
     let total = report.findings.len();
     if total == 0 {
         writeln!(out, "tuskguard: no findings")?;
@@ -93,6 +101,7 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             "### tuskguard ({}): no findings\n\nScanned {} files.\n",
             report.mode, report.summary.files_scanned
         )?;
+        write_cut(report, out)?;
         return write_notes(report, out);
     }
     let counts: Vec<String> = Severity::ALL
@@ -118,6 +127,7 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             format!(" ({})", counts.join(", "))
         }
     )?;
+    write_cut(report, out)?;
     let verified = findings.iter().any(|f| f.verification.is_some());
     let history = findings.iter().any(|f| f.history.is_some());
     let mut header = vec!["Severity", "Finding", "Key", "Location"];
@@ -147,12 +157,19 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             cells.push(finding.history.as_ref().map_or_else(
                 || "—".to_owned(),
                 |h| {
-                    let mut cell = format!(
-                        "{} by {} on {}",
-                        escape_cell(short_id(&h.introduced.id)),
-                        escape_cell(&h.introduced.author),
-                        escape_cell(&h.introduced.time)
-                    );
+                    let mut cell = if h.introduced.at_or_before {
+                        format!(
+                            "at or before {} (the audit was cut there)",
+                            escape_cell(short_id(&h.introduced.id))
+                        )
+                    } else {
+                        format!(
+                            "{} by {} on {}",
+                            escape_cell(short_id(&h.introduced.id)),
+                            escape_cell(&h.introduced.author),
+                            escape_cell(&h.introduced.time)
+                        )
+                    };
                     if !h.present_at_head {
                         cell.push_str(" (gone from HEAD, still in history)");
                     }
@@ -177,6 +194,18 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
     }
     writeln!(out)?;
     write_notes(report, out)
+}
+
+/// A cut audit says so above everything else: it must never read as a clean full audit.
+fn write_cut(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(cut) = &report.summary.history_cut {
+        writeln!(
+            out,
+            "> [!WARNING]\n> **Not a full audit:** {}.\n",
+            escape_cell(&cut.describe())
+        )?;
+    }
+    Ok(())
 }
 
 fn write_notes(report: &Report, out: &mut dyn Write) -> io::Result<()> {

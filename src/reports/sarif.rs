@@ -239,6 +239,17 @@ fn run_for(
     let skipped: u64 = report.summary.skipped.values().sum();
     properties.insert("filesSkipped".to_owned(), json!(skipped));
     properties.insert("truncated".to_owned(), json!(!notes.is_empty()));
+    if let Some(cut) = &report.summary.history_cut {
+        properties.insert(
+            "historyCut".to_owned(),
+            json!({
+                "reasons": cut.reasons,
+                "boundary": cut.boundary,
+                "base": cut.base,
+                "description": cut.describe(),
+            }),
+        );
+    }
     if !notes.is_empty() {
         properties.insert("truncation".to_owned(), json!(notes));
     }
@@ -485,12 +496,17 @@ fn serialized_len(value: &impl serde::Serialize) -> usize {
 }
 
 fn commit_json(commit: &CommitRef) -> Value {
-    json!({
+    let mut value = json!({
         "id": commit.id,
         "author": commit.author,
         "date": commit.time,
         "summary": commit.summary,
-    })
+    });
+    if commit.at_or_before {
+        // The audit was cut at this commit: the key came in at or before it.
+        value["atOrBefore"] = json!(true);
+    }
+    value
 }
 
 fn bag(tags: Option<Vec<String>>, properties: BTreeMap<String, Value>) -> PropertyBag {

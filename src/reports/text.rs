@@ -108,7 +108,12 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
             line.push_str(&format!(" ({:?}-encoded)", location.encoding).to_lowercase());
         }
         if let Some(commit) = &location.commit {
-            line.push_str(&format!(" in commit {}", short_id(&commit.id)));
+            let at = if commit.at_or_before {
+                "at or before"
+            } else {
+                "in"
+            };
+            line.push_str(&format!(" {at} commit {}", short_id(&commit.id)));
         }
         writeln!(out, "{line}")?;
     }
@@ -146,15 +151,24 @@ fn write_incident(
         writeln!(out, "  what: {what}")?;
     }
     let introduced = &history.introduced;
-    writeln!(
-        out,
-        "  first seen: commit {} by {} <{}> on {}: {}",
-        short_id(&introduced.id),
-        escape_control(&introduced.author),
-        escape_control(&introduced.email),
-        introduced.time,
-        escape_control(&introduced.summary)
-    )?;
+    if introduced.at_or_before {
+        // The author of the boundary commit need not be the one who added the key.
+        writeln!(
+            out,
+            "  first seen: at or before commit {} (the audit was cut there: older history was not read)",
+            short_id(&introduced.id),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  first seen: commit {} by {} <{}> on {}: {}",
+            short_id(&introduced.id),
+            escape_control(&introduced.author),
+            escape_control(&introduced.email),
+            introduced.time,
+            escape_control(&introduced.summary)
+        )?;
+    }
     let at_head = match (history.present_at_head, history.in_working_tree) {
         (true, Some(true)) => "yes, in HEAD and in the working tree".to_owned(),
         (true, _) => "yes, in HEAD".to_owned(),
@@ -293,6 +307,13 @@ fn write_summary(
         ));
     }
     writeln!(out, "{line}")?;
+    if let Some(cut) = &summary.history_cut {
+        writeln!(
+            out,
+            "{}",
+            paint.wrap("1;33", &format!("Not a full audit: {}.", cut.describe()))
+        )?;
+    }
     let skipped: u64 = summary.skipped.values().sum();
     if skipped > 0 {
         let reasons: Vec<String> = summary

@@ -109,6 +109,7 @@ pub fn commit_ref(commit: &git2::Commit<'_>) -> CommitRef {
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .unwrap_or_default(),
+        at_or_before: false,
     }
 }
 

@@ -13,8 +13,6 @@ use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
-use crate::lints::env_files::is_env_file_path;
-use crate::lints::{self, ENV_FILE_STAGED};
 use crate::scanner::Scanner;
 
 /// Below this many blobs, starting threads costs more than it saves.
@@ -206,6 +204,13 @@ fn filter_modes(entries: Vec<(String, Oid, u32)>, stats: &ScanStats) -> Vec<Stag
         .collect()
 }
 
+/// What a staged scan saw: every staged path (for the path lints) and the occurrences in the
+/// staged content.
+pub struct StagedScan {
+    pub paths: Vec<String>,
+    pub occurrences: Vec<Occurrence>,
+}
+
 /// Scans the staged content: changed entries, or the given paths' index entries.
 pub fn scan_staged(
     repo: &Repository,
@@ -213,7 +218,7 @@ pub fn scan_staged(
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
-) -> Result<Vec<Occurrence>> {
+) -> Result<StagedScan> {
     if repo.is_bare() {
         bail!("--staged needs a repository with a working tree (this one is bare)");
     }
@@ -264,18 +269,18 @@ pub fn scan_staged(
             }
         }
     };
-    let mut occurrences: Vec<Occurrence> = entries
-        .iter()
-        .filter(|entry| scanner.lint_enabled(ENV_FILE_STAGED) && is_env_file_path(&entry.path))
-        .map(|entry| env_file_occurrence(&entry.path))
-        .collect();
+    let mut scan = StagedScan {
+        paths: entries.iter().map(|entry| entry.path.clone()).collect(),
+        occurrences: Vec::new(),
+    };
     let threads = settings.threads.min(entries.len() / PARALLEL_THRESHOLD + 1);
     if threads <= 1 {
         let odb = repo.odb().context("cannot open the object database")?;
         for entry in &entries {
-            occurrences.extend(scan_entry(&odb, entry, settings, scanner, stats));
+            scan.occurrences
+                .extend(scan_entry(&odb, entry, settings, scanner, stats));
         }
-        return Ok(occurrences);
+        return Ok(scan);
     }
     let found = run_git_workers(
         repo.path(),
@@ -290,8 +295,8 @@ pub fn scan_staged(
         },
         |odb, entry| Some(scan_entry(odb, entry, settings, scanner, stats)),
     )?;
-    occurrences.extend(found.into_iter().flatten());
-    Ok(occurrences)
+    scan.occurrences.extend(found.into_iter().flatten());
+    Ok(scan)
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -450,18 +455,6 @@ fn scan_entry(
     let result = scanner.scan_blob(&entry.path, bytes);
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     result.occurrences
-}
-
-fn env_file_occurrence(path: &str) -> Occurrence {
-    lints::env_file_occurrence(
-        ENV_FILE_STAGED,
-        path.to_owned(),
-        "",
-        "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a template such \
-         as .env.example instead"
-            .to_owned(),
-        None,
-    )
 }
 
 /// What to tell someone whose commit was just blocked.

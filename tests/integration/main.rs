@@ -3,6 +3,7 @@
 
 mod action;
 mod api;
+mod cut;
 mod fake_tusky;
 mod helpers;
 mod history;

@@ -255,6 +255,7 @@ impl<'r> Attribution<'r> {
             reach.push(merged);
         }
 
+        let cut_commits: HashSet<u32> = self.graph.cut_commits.iter().copied().collect();
         let mut commit_refs: HashMap<u32, CommitRef> = HashMap::new();
         // A commit pass 1 walked but libgit2 cannot read now still names the finding: what is
         // known (its id) is reported rather than the finding dropped.
@@ -263,10 +264,13 @@ impl<'r> Attribution<'r> {
                 return found.clone();
             }
             let oid = commits.get(index as usize).copied();
-            let made = match oid.and_then(|oid| repo.find_commit(oid).ok()) {
+            let mut made = match oid.and_then(|oid| repo.find_commit(oid).ok()) {
                 Some(commit) => commit_ref(&commit),
                 None => unreadable_commit(oid),
             };
+            // History behind this commit was not read: it is where the key was first seen, not
+            // necessarily where it came in.
+            made.at_or_before = cut_commits.contains(&index);
             commit_refs.insert(index, made.clone());
             made
         };
@@ -408,6 +412,7 @@ fn unreadable_commit(oid: Option<Oid>) -> CommitRef {
         author: String::new(),
         email: String::new(),
         time: String::new(),
+        at_or_before: false,
         summary: "(this commit could not be read)".to_owned(),
     }
 }

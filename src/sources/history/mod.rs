@@ -34,6 +34,7 @@ use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
 use crate::findings::{HistoryInfo, Occurrence, SkipReason};
+use crate::model::{HistoryCut, SHALLOW_CLONE};
 use crate::scanner::{BlobScan, Scanner};
 
 /// Which part of history to audit.
@@ -59,6 +60,8 @@ pub struct HistoryScan {
     pub occurrences: Vec<Occurrence>,
     pub history: HashMap<String, HistoryInfo>,
     pub commits_scanned: u64,
+    /// Set when the audit did not reach the start of history.
+    pub cut: Option<HistoryCut>,
 }
 
 /// A scanned blob that had findings.
@@ -76,13 +79,6 @@ pub fn scan_history(
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<HistoryScan> {
-    if repo.is_shallow() {
-        stats.warn(
-            "this is a shallow clone: history is truncated, commits before the shallow boundary \
-             were not audited (run `git fetch --unshallow` for a full audit)"
-                .to_owned(),
-        );
-    }
     let mut tips = collect_tips(repo, stats)?;
     if scope.is_restricted() {
         // A range or a branch is a line of commits: trees and blobs tagged directly are in none.
@@ -103,7 +99,7 @@ pub fn scan_history(
     let packs = (!scope.is_restricted())
         .then(|| PackSet::open(&repo.commondir().join("objects")))
         .filter(|packs| packs.slot_count() > 0);
-    let (commits, hits) = match &packs {
+    let (commits, hits, cut) = match &packs {
         // A full audit has no range, so no boundary commits.
         Some(packs) => {
             let run = packed::PackedRun {
@@ -111,7 +107,10 @@ pub fn scan_history(
                 tips: &tips,
                 grafts: &grafts,
             };
-            packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?
+            let (commits, hits) =
+                packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?;
+            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
+            (commits, hits, cut)
         }
         None if !scope.is_restricted() => {
             // Every commit reachable from the tips, each read once through libgit2 and ordered
@@ -135,12 +134,18 @@ pub fn scan_history(
                 stats,
                 progress,
             )?;
-            (commits, hits)
+            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
+            (commits, hits, cut)
         }
         None => {
-            let (commits, boundary) = list_commits(repo, scope, &tips.commits, stats)?;
+            let RangeWalk {
+                commits,
+                base,
+                stopped_by_max_count,
+            } = list_commits(repo, scope, &tips.commits, stats)?;
             progress.set_length(commits.len() as u64);
-            for oid in &boundary {
+            graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
+            for oid in &base {
                 // Blobs already present before the range are not new in it: seen, unscanned.
                 if let Ok(commit) = repo.find_commit(*oid) {
                     graph.visit_tree(
@@ -161,11 +166,13 @@ pub fn scan_history(
                 stats,
                 progress,
             )?;
-            (commits, hits)
+            let cut = describe_cut(repo, scope, &graph, &commits, &base, stopped_by_max_count);
+            (commits, hits, cut)
         }
     };
     let mut result = HistoryScan {
         commits_scanned: commits.len() as u64,
+        cut,
         ..HistoryScan::default()
     };
     if hits.is_empty() && graph.env_blobs.is_empty() {
@@ -187,13 +194,23 @@ fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid> {
     Ok(commit.id())
 }
 
+/// The commits a restricted audit walks, and what bounds them.
+struct RangeWalk {
+    /// Parents before children.
+    commits: Vec<Oid>,
+    /// Commits just before the range: their trees count as already seen.
+    base: Vec<Oid>,
+    /// `--max-count` stopped the walk before it ran out of commits.
+    stopped_by_max_count: bool,
+}
+
 /// The commits to audit, parents before children, and the commits whose trees bound the range.
 fn list_commits(
     repo: &Repository,
     scope: &HistoryScope,
     tips: &[Tip],
     stats: &ScanStats,
-) -> Result<(Vec<Oid>, Vec<Oid>)> {
+) -> Result<RangeWalk> {
     let mut walk = repo.revwalk().context("cannot walk history")?;
     // Newest first; reversed below so that the first commit to hold a blob introduced it.
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
@@ -246,8 +263,10 @@ fn list_commits(
     }
     let limit = scope.max_count.unwrap_or(usize::MAX);
     let mut commits = Vec::new();
+    let mut stopped_by_max_count = false;
     for oid in walk {
         if commits.len() >= limit {
+            stopped_by_max_count = true;
             break;
         }
         match oid {
@@ -262,7 +281,77 @@ fn list_commits(
         }
     }
     commits.reverse();
-    Ok((commits, boundary))
+    if scope.since.is_some() && !stopped_by_max_count {
+        // Every parent outside a complete range walk lies before the range (a branch merged in
+        // may fork from any older commit): what it holds is not new in the range. Parents that
+        // cannot be read (shallow clone) stay out: the audit is cut there, and says so.
+        let walked: std::collections::HashSet<Oid> = commits.iter().copied().collect();
+        for oid in &commits {
+            let Ok(commit) = repo.find_commit(*oid) else {
+                continue;
+            };
+            for parent in commit.parent_ids() {
+                if !walked.contains(&parent)
+                    && !boundary.contains(&parent)
+                    && repo.find_commit(parent).is_ok()
+                {
+                    boundary.push(parent);
+                }
+            }
+        }
+    }
+    Ok(RangeWalk {
+        commits,
+        base: boundary,
+        stopped_by_max_count,
+    })
+}
+
+/// Where and why the audit stopped short of the first commit, if it did.
+fn describe_cut(
+    repo: &Repository,
+    scope: &HistoryScope,
+    graph: &TreeGraph<'_>,
+    commits: &[Oid],
+    base: &[Oid],
+    stopped_by_max_count: bool,
+) -> Option<HistoryCut> {
+    let boundary: Vec<Oid> = graph
+        .cut_commits
+        .iter()
+        .filter_map(|index| commits.get(*index as usize).copied())
+        .collect();
+    let shallow_list: std::collections::HashSet<Oid> = if repo.is_shallow() {
+        std::fs::read_to_string(repo.commondir().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| Oid::from_str(line.trim()).ok())
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut reasons = Vec::new();
+    let mut explained = |oid: &Oid| shallow_list.contains(oid) || stopped_by_max_count;
+    if boundary.iter().any(|oid| shallow_list.contains(oid)) {
+        reasons.push(SHALLOW_CLONE.to_owned());
+    }
+    if stopped_by_max_count && let Some(max) = scope.max_count {
+        reasons.push(format!("--max-count {max}"));
+    }
+    if let Some(since) = &scope.since {
+        reasons.push(format!("--since {since}"));
+    }
+    if !boundary.iter().all(&mut explained) {
+        reasons.push("a parent commit could not be read".to_owned());
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    Some(HistoryCut {
+        reasons,
+        boundary: boundary.iter().map(Oid::to_string).collect(),
+        base: base.iter().map(Oid::to_string).collect(),
+    })
 }
 
 /// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
@@ -337,7 +426,14 @@ fn walk_commits(
             }
         };
         let tree = graph.visit_tree(tree_id, &mut String::new(), 0, true, &mut forward);
-        // Parents outside the walk (shallow boundary, --since, --max-count) are left out.
+        // Parents outside the walk (shallow boundary, --since, --max-count) are left out; unless
+        // they bound a range, the audit is cut here.
+        if parent_ids
+            .iter()
+            .any(|p| !commit_index.contains_key(p) && !graph.range_base.contains_key(p))
+        {
+            graph.cut_commits.push(index as u32);
+        }
         let parents = parent_ids
             .iter()
             .filter_map(|p| commit_index.get(p).copied());

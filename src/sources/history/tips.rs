@@ -120,6 +120,7 @@ fn peel(
                     author: String::new(),
                     email: String::new(),
                     time: String::new(),
+                    at_or_before: false,
                     summary: format!(
                         "{name} points at this {} (no commit holds it)",
                         if is_tree { "tree" } else { "blob" }
@@ -178,6 +179,7 @@ fn tag_origin(tag: &git2::Tag<'_>) -> CommitRef {
             .as_ref()
             .map(|t| rfc3339_utc(t.when().seconds()))
             .unwrap_or_default(),
+        at_or_before: false,
         summary: tag
             .message_bytes()
             .and_then(|m| m.split(|b| *b == b'\n').next())
