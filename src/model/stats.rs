@@ -23,6 +23,17 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Every reason, so that reports can show each one, counted or not.
+    pub const ALL: [SkipReason; 7] = [
+        SkipReason::TooLarge,
+        SkipReason::Unreadable,
+        SkipReason::SymlinkLoop,
+        SkipReason::NotAFile,
+        SkipReason::LfsPointer,
+        SkipReason::CorruptObject,
+        SkipReason::ConfigAllowed,
+    ];
+
     /// Reads after a count of any size ("1 unreadable", "60 under a config allow-listed path").
     pub fn describe(self) -> &'static str {
         match self {

@@ -4,7 +4,9 @@
 mod action;
 mod api;
 mod cut;
+mod everyday;
 mod fake_tusky;
+mod help;
 mod helpers;
 mod history;
 mod history_reach;
