@@ -163,6 +163,7 @@ pub fn audit_history(
     progress.finish_and_clear();
     let mut scan = scan?;
     drop_past_scope_requests(&mut scan, &stats);
+    keep_included_paths(&mut scan, scope, &stats);
     if let Some(cut) = &scan.cut {
         stats.warn(cut.describe());
     }
@@ -183,6 +184,33 @@ pub fn audit_history(
         finding.history = scan.history.get(&finding.fingerprint).cloned();
     }
     Ok(report)
+}
+
+/// `--include-path`: locations outside the paths are dropped, and a finding with none left is
+/// counted and said (it exists, only outside what was asked for).
+fn keep_included_paths(scan: &mut HistoryScan, scope: &HistoryScope, stats: &ScanStats) {
+    if scope.include_paths.is_empty() {
+        return;
+    }
+    let mut outside = HashSet::new();
+    let mut inside = HashSet::new();
+    scan.occurrences.retain(|occurrence| {
+        let keep = scope.includes(&occurrence.location.path);
+        let fingerprint = occurrence.fingerprint.as_str().to_owned();
+        if keep {
+            inside.insert(fingerprint);
+        } else {
+            outside.insert(fingerprint);
+        }
+        keep
+    });
+    let elsewhere = outside.difference(&inside).count();
+    if elsewhere > 0 {
+        stats.warn(format!(
+            "{elsewhere} finding(s) lie only outside --include-path {} and are not reported",
+            scope.include_paths.join(", ")
+        ));
+    }
 }
 
 /// The audit is about what leaked. A key-creation request that is gone from HEAD leaks nothing and

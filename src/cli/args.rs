@@ -191,6 +191,9 @@ pub struct HistoryArgs {
     /// reported, but the exit code is decided by the findings alone instead of being 2.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Report only findings in files under PATH (relative to the repository root; repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub include_path: Vec<String>,
     #[command(flatten)]
     pub scan: ScanOptions,
     #[command(flatten)]

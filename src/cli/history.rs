@@ -44,6 +44,15 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         since: args.since.clone(),
         branch: args.branch.clone(),
         max_count: args.max_count,
+        include_paths: args.include_path.clone(),
+    };
+    // Locations are relative to the repository root, so the report's root (SARIF's %SRCROOT%)
+    // is the repository root, also when the audit was started from a subdirectory.
+    let same_place = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    let report_root = if same_place(&target, &root) {
+        target.clone()
+    } else {
+        root.clone()
     };
     // Process-wide libgit2 switches belong to the process, so they are set here at the edge,
     // never by library code. Reading is the audit's whole cost; re-hashing every object
@@ -54,7 +63,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     let progress = progress_bar(global, args.output.format);
     let mut report = audit_history(
         &repo,
-        &target,
+        &report_root,
         &scope,
         &prepared,
         started,
