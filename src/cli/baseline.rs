@@ -31,7 +31,14 @@ pub fn run(global: &GlobalArgs, args: &BaselineArgs) -> Result<ExitStatus> {
     // A baseline records everything that is there now, so an older baseline must not hide it.
     options.baseline = None;
     let progress = Progress::new(!global.quiet, "scanning");
-    let report = scan_paths(std::slice::from_ref(&root), &options, false, &progress)?;
+    let report = scan_paths(
+        global,
+        std::slice::from_ref(&root),
+        &options,
+        false,
+        &progress,
+    )?;
+    super::scan::explain(global, &report);
     let baseline = Baseline::from_findings(&report.findings);
     let target = args
         .output

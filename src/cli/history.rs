@@ -39,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         );
     }
     let online = OnlineStep::new(&args.scan, &args.output, None)?;
-    let prepared = prepare(&args.scan, &root)?;
+    let prepared = prepare(global, &args.scan, &root)?;
     let scope = HistoryScope {
         since: args.since.clone(),
         branch: args.branch.clone(),

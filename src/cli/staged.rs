@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         .map(|w| w.to_path_buf())
         .context("--staged needs a repository with a working tree (this one is bare)")?;
     let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
-    let prepared = prepare(&args.scan, &root)?;
+    let prepared = prepare(global, &args.scan, &root)?;
     let mut report = scan_index(
         &repo,
         &root,

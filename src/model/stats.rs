@@ -74,6 +74,9 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub duration_ms: u64,
+    /// What the run loaded and left out, for `--verbose` (people only; not in any report).
+    #[serde(skip)]
+    pub notes: Vec<String>,
     /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits_scanned: Option<u64>,
@@ -172,6 +175,7 @@ pub struct ScanStats {
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
     warnings: Mutex<(Vec<String>, u64)>,
     damage: Mutex<(Vec<String>, u64)>,
+    notes: Mutex<Vec<String>>,
 }
 
 impl ScanStats {
@@ -218,6 +222,11 @@ impl ScanStats {
         }
     }
 
+    /// Something `--verbose` says about the run (what was loaded, what was left out and why).
+    pub fn note(&self, message: String) {
+        lock(&self.notes).push(message);
+    }
+
     pub fn suppressed(&self, inline: u64, config: u64) {
         self.inline_suppressed.fetch_add(inline, Ordering::Relaxed);
         self.config_suppressed.fetch_add(config, Ordering::Relaxed);
@@ -239,6 +248,7 @@ impl ScanStats {
                 objects,
             });
         }
+        summary.notes = lock(&self.notes).clone();
         let warnings = lock(&self.warnings);
         summary.warnings = warnings.0.clone();
         summary.warnings.sort();

@@ -472,3 +472,58 @@ fn history_on_a_terminal_never_shows_zero_of_zero_commits() {
         &[("TERM", "dumb")]
     )));
 }
+
+#[test]
+fn verbose_explains_what_the_run_loaded_and_left_out() {
+    let dir = repo();
+    dir.child(".gitignore")
+        .write_str("build/\nlocal.txt\n")
+        .unwrap();
+    dir.child("build/out.js").write_str("x\n").unwrap();
+    dir.child("build/more.js").write_str("y\n").unwrap();
+    dir.child("local.txt").write_str("z\n").unwrap();
+    dir.child(".tuskguard.toml")
+        .write_str("disabled_rules = [\"tusky-legacy-key\", \"env-file-not-ignored\"]\n")
+        .unwrap();
+    dir.child(".tuskguardignore")
+        .write_str("0123456789abcdef0123456789abcdef\n")
+        .unwrap();
+    tuskguard()
+        .args(["baseline", "-q"])
+        .current_dir(dir.path())
+        .assert()
+        .code(0);
+    let run = |args: &[&str]| {
+        let output = tuskguard()
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let said = run(&["scan", "-v", "--baseline", ".tuskguard-baseline.json"]);
+    for expected in [
+        "note: config: ./.tuskguard.toml",
+        "note: .tuskguardignore: ./.tuskguardignore (1 fingerprints)",
+        "note: baseline: .tuskguard-baseline.json (0 fingerprints)",
+        "secret rules on: tusky-live-key, tusky-test-key",
+        "rules off (disabled_rules in the config): tusky-legacy-key, env-file-not-ignored",
+        "hid 3 files, not scanned; --no-ignore scans them",
+        "files over 50.0 MB are skipped",
+    ] {
+        assert!(said.contains(expected), "missing {expected:?} in:\n{said}");
+    }
+    assert!(!said.contains("tusky-legacy-key, tusky"), "{said}");
+    let no_ignore = run(&["scan", "-v", "--no-ignore"]);
+    assert!(
+        no_ignore.contains("ignore files: not honoured (--no-ignore)"),
+        "{no_ignore}"
+    );
+    assert!(no_ignore.contains("baseline: none"), "{no_ignore}");
+    // History reads what git holds: it names the config but says nothing about ignore files.
+    let history = run(&["history", "-v"]);
+    assert!(history.contains("note: config:"), "{history}");
+    assert!(!history.contains("ignore files"), "{history}");
+    // Without -v, none of it.
+    assert!(!run(&["scan"]).contains("note:"));
+}
