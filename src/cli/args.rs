@@ -148,6 +148,10 @@ pub struct ApiOptions {
     /// Append-only log of revocations (default: $XDG_STATE_HOME/tuskguard/audit.jsonl).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// With revoke: also revoke TUSKY_ADMIN_API_KEY when it leaked, last, after every other key
+    /// (without this flag it is kept, so the run can still revoke the others).
+    #[arg(long)]
+    pub revoke_admin_key: bool,
     /// Proxy for API calls (proxy environment variables are ignored: a proxy sees every key).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
@@ -230,6 +234,7 @@ pub struct RevokeArgs {
     mut_arg("concurrency", |arg| arg.hide(true)),
     mut_arg("access_map", |arg| arg.hide(true)),
     mut_arg("audit_log", |arg| arg.hide(true)),
+    mut_arg("revoke_admin_key", |arg| arg.hide(true)),
     mut_arg("proxy", |arg| arg.hide(true))
 )]
 pub struct BaselineArgs {

@@ -303,6 +303,7 @@ fn help_lists_no_flag_that_does_nothing_there() {
         "--api-url",
         "--access-map",
         "--audit-log",
+        "--revoke-admin-key",
     ] {
         assert!(!baseline.contains(flag), "baseline --help lists {flag}");
     }

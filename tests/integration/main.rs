@@ -17,3 +17,4 @@ mod scan;
 mod staged;
 #[path = "../../src/test_support.rs"]
 mod test_support;
+mod trust;
