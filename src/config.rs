@@ -1,12 +1,12 @@
-//! The validated configuration: command-line options and the optional `.tuskguard.toml`, checked
-//! once before any scanning starts.
+//! The validated configuration: the optional `.tuskguard.toml`, and the typed settings every
+//! scanning command shares (built from the command line by `cli`, checked once before any
+//! scanning starts).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::ScanOptions;
 use crate::engine::rules::RuleDef;
 
 pub const DEFAULT_CONFIG_FILE: &str = ".tuskguard.toml";
@@ -84,28 +84,6 @@ impl ConfigFile {
     }
 }
 
-/// Parses sizes like `50M`, `512K`, `1G`, `1000`.
-pub fn parse_size(text: &str) -> Result<u64> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let number: u64 = digits.parse().with_context(|| {
-        format!("--max-file-size: '{text}' is not a size (try 10M, 512K or 1G)")
-    })?;
-    let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        _ => bail!("--max-file-size: unknown unit in '{text}' (use K, M or G)"),
-    };
-    number
-        .checked_mul(multiplier)
-        .with_context(|| format!("--max-file-size: '{text}' is too large"))
-}
-
 /// Options every scanning command shares, validated.
 #[derive(Debug, Clone)]
 pub struct ScanSettings {
@@ -113,39 +91,13 @@ pub struct ScanSettings {
     pub threads: usize,
     pub respect_ignore: bool,
     pub baseline: Option<PathBuf>,
-    pub verify: bool,
-}
-
-impl ScanSettings {
-    pub fn from_options(options: &ScanOptions) -> Result<Self> {
-        let threads = match options.threads {
-            Some(0) => bail!("--threads must be at least 1"),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        Ok(ScanSettings {
-            max_file_size: parse_size(&options.max_file_size)?,
-            threads,
-            respect_ignore: !options.no_ignore,
-            baseline: options.baseline.clone(),
-            verify: options.verify,
-        })
-    }
+    /// `--verbose`: say what the run loaded and what ignore rules hid (costs one more walk).
+    pub explain: bool,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("10M").unwrap(), 10 << 20);
-        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
-        assert_eq!(parse_size("1000").unwrap(), 1000);
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("5X").is_err());
-        assert!(parse_size("99999999999999G").is_err());
-    }
 
     #[test]
     fn api_url_in_config_is_accepted_and_flagged() {

@@ -1,17 +1,24 @@
 //! tuskguard: finds leaked Tusky API keys before they escape, and cleans up after they did.
 //!
 //! The folders follow the pipeline:
-//! `sources` (tree, staged, history) → `engine` (rules, prefilter, match, decode, judge) →
-//! `findings` (fingerprint, suppression, dedupe) → `reports` (text, json, sarif, github),
-//! with `lints` (env files, broad scopes) and `tusky` (the API client) beside them.
+//! `sources` (tree, staged, history) → `scanner` (the `engine`: rules, prefilter, match, decode,
+//! judge; and the `lints`: env files, broad scopes) → `findings` (collect, suppress, build the
+//! report) → `reports` (text, json, sarif, github), with `tusky` (verify, revoke, audit log) after
+//! them. `model` is the bottom layer every stage shares; `config` holds the validated settings.
+//! `pipeline` runs each mode from typed settings to the finished report. `cli` is the edge:
+//! nothing else refers to it.
 
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod findings;
 pub mod lints;
+pub mod model;
+pub mod pipeline;
 pub mod reports;
 pub mod scanner;
 pub mod sources;
+#[cfg(test)]
+pub mod test_support;
 pub mod time;
 pub mod tusky;

@@ -10,8 +10,9 @@ use regex::Regex;
 use crate::config::ConfigFile;
 use crate::engine::Engine;
 use crate::engine::rules::load_rules;
-use crate::findings::{FindingKind, Fingerprint, Location, Occurrence, SecretValue};
+use crate::lints::env_verdict::EnvLintScanner;
 use crate::lints::{broad_scope, is_lint_rule};
+use crate::model::{FindingKind, Fingerprint, Location, Occurrence, SecretValue};
 
 /// The result of scanning one file or blob.
 #[derive(Debug, Default)]
@@ -151,5 +152,24 @@ impl Scanner {
         let lints = broad_scope::check(path, bytes, &|id| self.lint_enabled(id));
         result.inline_suppressed += lints.inline_suppressed;
         result.occurrences.extend(lints.occurrences);
+    }
+}
+
+impl EnvLintScanner for Scanner {
+    fn lint_enabled(&self, rule_id: &str) -> bool {
+        Scanner::lint_enabled(self, rule_id)
+    }
+
+    fn path_allowed(&self, relative: &Path, is_dir: bool) -> bool {
+        Scanner::path_allowed(self, relative, is_dir)
+    }
+
+    fn first_secret_line(&self, shown: &str, bytes: &[u8]) -> Option<usize> {
+        self.scan_blob(shown, bytes)
+            .occurrences
+            .iter()
+            .filter(|o| o.kind == FindingKind::Secret)
+            .map(|o| o.location.line)
+            .min()
     }
 }

@@ -36,7 +36,8 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Whether text output to stdout should be coloured: `--color`, then `NO_COLOR`, then a TTY check.
+/// Whether text output to stdout should be coloured: `--color`, then `NO_COLOR`, then
+/// `TERM=dumb` (a terminal that cannot show colour, like ripgrep), then a TTY check.
 pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
@@ -44,6 +45,7 @@ pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
         ColorChoice::Auto => {
             !to_file
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && !crate::sources::progress::dumb_terminal()
                 && io::stdout().is_terminal()
         }
     }
@@ -71,17 +73,6 @@ impl FailOn {
     }
 }
 
-/// The fail-on threshold: a severity name, or `live`.
-pub fn parse_fail_on(value: &str) -> Result<FailOn> {
-    if value.eq_ignore_ascii_case("live") {
-        return Ok(FailOn::Live);
-    }
-    value
-        .parse::<Severity>()
-        .map(FailOn::Severity)
-        .map_err(|msg| anyhow::anyhow!("--fail-on: {msg}, or live (only keys verified live)"))
-}
-
 /// Writes the report where the user asked and decides the exit status.
 pub fn finish_with(
     report: &Report,
@@ -89,7 +80,7 @@ pub fn finish_with(
     quiet: bool,
     verbose: bool,
 ) -> Result<ExitStatus> {
-    let fail_on = parse_fail_on(&output.fail_on)?;
+    let fail_on = output.fail_on;
     let options = RenderOptions {
         color: use_color(output.color, output.output.is_some()),
         quiet,

@@ -9,15 +9,10 @@ use anyhow::{Result, bail};
 use super::args::{Format, GlobalArgs, OutputArgs, ScanArgs, ScanOptions};
 use super::output::{ExitStatus, finish_with};
 use super::verify::OnlineStep;
-use crate::config::{ConfigFile, ScanSettings};
-use crate::findings::collect::Collector;
-use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
-use crate::findings::{REPORT_VERSION, Report, Summary, ToolInfo};
-use crate::lints::env_ignore::{self, EnvLintContext};
-use crate::scanner::Scanner;
-use crate::sources::ScanStats;
+use crate::config::ScanSettings;
+use crate::findings::Report;
+use crate::pipeline::{self, Prepared};
 use crate::sources::progress::Progress;
-use crate::sources::tree::scan_tree;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     if args.staged {
@@ -38,137 +33,59 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         args.output.format == Format::Text && args.output.output.is_none() && !global.quiet,
         "scanning",
     );
-    let mut report = scan_paths(&roots, &args.scan, args.output.show_secrets, &progress)?;
+    let mut report = scan_paths(
+        global,
+        &roots,
+        &args.scan,
+        args.output.show_secrets,
+        &progress,
+    )?;
     online.run(global, &mut report)?;
     emit(global, &report, &args.output)
 }
 
-/// Everything a scanning command loads before it reads a file.
-pub struct Prepared {
-    pub settings: ScanSettings,
-    pub scanner: Scanner,
-    pub suppressions: Suppressions,
-}
-
-/// Validates options and loads config, rules, ignore file and baseline, relative to `root`.
-pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
-    let settings = ScanSettings::from_options(options)?;
-    let config_root = if root.is_dir() {
-        root
-    } else {
-        root.parent().unwrap_or(Path::new("."))
+/// Turns the scan flags into settings and loads config, rules, ignore file and baseline,
+/// relative to `root`.
+pub fn prepare(global: &GlobalArgs, options: &ScanOptions, root: &Path) -> Result<Prepared> {
+    let settings = ScanSettings {
+        max_file_size: options.max_file_size,
+        threads: options
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        respect_ignore: !options.no_ignore,
+        baseline: options.baseline.clone(),
+        explain: global.verbose,
     };
-    let (config, config_path) = ConfigFile::load(options.config.as_deref(), config_root)?;
-    if let Some(warning) = config_path
-        .as_deref()
-        .and_then(|path| config.ignored_api_settings(path))
-    {
+    let prepared = pipeline::prepare(settings, options.config.as_deref(), root)?;
+    if let Some(warning) = &prepared.config_warning {
         // Said even with -q: someone tried to redirect keys.
         let _ = writeln!(std::io::stderr(), "tuskguard: warning: {warning}");
     }
-    let scanner = Scanner::new(&config, config_root)?;
-    let mut suppressions = Suppressions::default();
-    let ignore_path = config_root.join(IGNORE_FILE_NAME);
-    if ignore_path.is_file() {
-        suppressions.ignored = load_ignore_file(&ignore_path)?;
-    }
-    if let Some(baseline) = &settings.baseline {
-        suppressions.baseline = Baseline::load(baseline)?;
-    }
-    Ok(Prepared {
-        settings,
-        scanner,
-        suppressions,
-    })
+    Ok(prepared)
 }
 
 /// Scans directories or files and returns the finished report.
 pub fn scan_paths(
+    global: &GlobalArgs,
     roots: &[PathBuf],
     options: &ScanOptions,
     show_secrets: bool,
     progress: &Progress,
 ) -> Result<Report> {
     let started = Instant::now();
-    let prepared = prepare(options, &roots[0])?;
-    let stats = ScanStats::default();
-    let env_context = EnvLintContext {
-        scanner: &prepared.scanner,
-        stats: &stats,
-        scan_root: &roots[0],
-        relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
-    };
-    // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
-    // must see those to tell ignored from committed); it runs beside the walk, not after it.
-    let (mut collector, env_findings) = std::thread::scope(|scope| {
-        let env = scope.spawn(|| env_ignore::check_roots(roots, &env_context));
-        let collector = scan_tree(
-            roots,
-            &prepared.settings,
-            &prepared.scanner,
-            &stats,
-            progress,
-        );
-        let env_findings = env.join().unwrap_or_else(|_| {
-            stats.warn(
-                "the env-file lint stopped on an internal error; env files were not checked".into(),
-            );
-            Vec::new()
-        });
-        (collector, env_findings)
-    });
-    collector.extend(env_findings);
-    Ok(build_report(
-        "scan",
-        &roots[0],
-        collector,
-        &stats,
-        &prepared.suppressions,
+    let prepared = prepare(global, options, &roots[0])?;
+    Ok(pipeline::scan_paths(
+        roots,
+        &prepared,
         started,
         show_secrets,
+        progress,
     ))
-}
-
-/// Turns collected occurrences into the report every format renders.
-pub fn build_report(
-    mode: &str,
-    root: &Path,
-    collector: Collector,
-    stats: &ScanStats,
-    suppressions: &Suppressions,
-    started: Instant,
-    show_secrets: bool,
-) -> Report {
-    let (mut findings, suppressed) = collector.finish(suppressions);
-    if show_secrets {
-        for finding in &mut findings {
-            if let (Some(info), Some(value)) = (&mut finding.secret, &finding.secret_value) {
-                info.value = Some(value.expose().to_owned());
-            }
-        }
-    }
-    let mut summary = Summary {
-        suppressed,
-        ..Summary::default()
-    };
-    stats.fill(&mut summary);
-    summary.findings = findings.len();
-    for finding in &findings {
-        *summary.by_severity.entry(finding.severity).or_default() += 1;
-    }
-    summary.duration_ms = started.elapsed().as_millis() as u64;
-    Report {
-        version: REPORT_VERSION,
-        tool: ToolInfo::default(),
-        mode: mode.to_owned(),
-        root: root.display().to_string(),
-        findings,
-        summary,
-    }
 }
 
 /// Writes the report and, for people, the warnings about skipped input on stderr.
 pub fn emit(global: &GlobalArgs, report: &Report, output: &OutputArgs) -> Result<ExitStatus> {
+    explain(global, report);
     if !global.quiet && !report.summary.warnings.is_empty() && !global.verbose {
         let mut stderr = std::io::stderr().lock();
         for warning in &report.summary.warnings {
@@ -180,4 +97,19 @@ pub fn emit(global: &GlobalArgs, report: &Report, output: &OutputArgs) -> Result
         }
     }
     finish_with(report, output, global.quiet, global.verbose)
+}
+
+/// `--verbose`: what the run loaded and what it left out, on stderr before the report.
+pub fn explain(global: &GlobalArgs, report: &Report) {
+    if !global.verbose || global.quiet {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    for note in &report.summary.notes {
+        let _ = writeln!(
+            stderr,
+            "tuskguard: note: {}",
+            crate::reports::text::escape_control(note)
+        );
+    }
 }

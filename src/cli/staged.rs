@@ -8,11 +8,10 @@ use git2::Repository;
 
 use super::args::{Format, GlobalArgs, ScanArgs};
 use super::output::ExitStatus;
-use super::scan::{build_report, emit, prepare};
+use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
-use crate::findings::collect::Collector;
-use crate::sources::ScanStats;
-use crate::sources::staged::{BLOCKED_COMMIT_HELP, scan_staged};
+use crate::pipeline::scan_index;
+use crate::reports::blocked::blocked_commit_help;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     let started = Instant::now();
@@ -26,30 +25,19 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         .map(|w| w.to_path_buf())
         .context("--staged needs a repository with a working tree (this one is bare)")?;
     let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
-    let prepared = prepare(&args.scan, &root)?;
-    let stats = ScanStats::default();
-    let occurrences = scan_staged(
+    let prepared = prepare(global, &args.scan, &root)?;
+    let mut report = scan_index(
         &repo,
-        &args.paths,
-        &prepared.settings,
-        &prepared.scanner,
-        &stats,
-    )?;
-    let mut collector = Collector::new();
-    collector.extend(occurrences);
-    let mut report = build_report(
-        "scan --staged",
         &root,
-        collector,
-        &stats,
-        &prepared.suppressions,
+        &args.paths,
+        &prepared,
         started,
         args.output.show_secrets,
-    );
+    )?;
     online.run(global, &mut report)?;
     let status = emit(global, &report, &args.output)?;
     if status == ExitStatus::Findings && args.output.format == Format::Text && !global.quiet {
-        let _ = writeln!(std::io::stderr(), "{BLOCKED_COMMIT_HELP}");
+        let _ = writeln!(std::io::stderr(), "{}", blocked_commit_help(&report));
     }
     Ok(status)
 }

@@ -126,8 +126,12 @@ pub fn decode_base64_uuid(value: &str) -> Option<String> {
     if value.len() < 48 || value.contains('-') {
         return None;
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
-    let text = std::str::from_utf8(&bytes).ok()?.trim_end_matches(['\r', '\n']);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    let text = std::str::from_utf8(&bytes)
+        .ok()?
+        .trim_end_matches(['\r', '\n']);
     let groups: Vec<&str> = text.split('-').collect();
     let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
         && groups

@@ -3,7 +3,7 @@
 //! have, Shannon entropy relative to the maximum for the length, and dictionary-word coverage.
 
 use super::policy::{KeyBodyPolicy, UuidPolicy};
-use crate::findings::Confidence;
+use crate::model::Confidence;
 
 /// Why a candidate is not a key (shown by `rules check` and in verbose output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,32 +178,18 @@ fn word_coverage(lower: &str, words: &[String]) -> f64 {
 mod tests {
     use super::*;
     use crate::engine::policy::Policy;
+    use crate::test_support::{BASE62, random_from};
 
     fn policy() -> Policy {
         Policy::builtin().unwrap()
     }
-
-    /// Deterministic random-looking bodies, built at run time so no key sits in the source.
-    fn random_body(seed: u64, len: usize, alphabet: &[u8]) -> String {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state % alphabet.len() as u64) as usize] as char
-            })
-            .collect()
-    }
-
-    const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     #[test]
     fn random_bodies_of_every_plausible_length_are_keys() {
         let policy = policy();
         for len in 20..=64 {
             for seed in 0..50 {
-                let body = random_body(seed * 1000 + len as u64, len, BASE62);
+                let body = random_from(seed * 1000 + len as u64, len, BASE62);
                 assert_eq!(
                     judge_key_body(&body, &policy.key_body),
                     Ok(Confidence::High),
@@ -217,9 +203,9 @@ mod tests {
     fn random_hex_and_lowercase_alnum_bodies_are_keys() {
         let policy = policy();
         for seed in 0..200 {
-            let hex = random_body(seed, 32, b"0123456789abcdef");
+            let hex = random_from(seed, 32, b"0123456789abcdef");
             assert!(judge_key_body(&hex, &policy.key_body).is_ok(), "{hex}");
-            let alnum = random_body(seed, 40, b"abcdefghijklmnopqrstuvwxyz0123456789");
+            let alnum = random_from(seed, 40, b"abcdefghijklmnopqrstuvwxyz0123456789");
             assert!(judge_key_body(&alnum, &policy.key_body).is_ok(), "{alnum}");
         }
     }
@@ -261,7 +247,7 @@ mod tests {
             )
         };
         for seed in 0..100 {
-            let value = uuid(&random_body(seed, 32, b"0123456789abcdef"));
+            let value = uuid(&random_from(seed, 32, b"0123456789abcdef"));
             assert!(judge_uuid(&value, &policy.uuid).is_ok(), "{value}");
         }
         for fake in [

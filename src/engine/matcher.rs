@@ -8,14 +8,15 @@ use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
 use super::decode::{
-    decode_base64_run, decode_base64_uuid, decode_percent_run, decode_utf16_run, transcode_utf16_bom,
+    decode_base64_run, decode_base64_uuid, decode_percent_run, decode_utf16_run,
+    transcode_utf16_bom,
 };
+use super::inline::inline_allowed;
 use super::judge::{judge_key_body, judge_uuid};
 use super::policy::Policy;
 use super::prefilter::{HitKind, Prefilter};
 use super::rules::{JudgeKind, RuleDef, expand_pattern};
-use crate::findings::suppression::inline_allowed;
-use crate::findings::{Confidence, Encoding};
+use crate::model::{Confidence, Encoding};
 
 /// base64 inside percent-encoding inside UTF-16 is as deep as real files go.
 const MAX_DECODE_DEPTH: usize = 2;
@@ -345,16 +346,19 @@ impl Engine {
     /// Runs every rule's examples (each must give exactly one finding, of that rule) and negative
     /// examples (each must give none). Used by a unit test and `tuskguard rules check`.
     pub fn check_examples(&self) -> Vec<ExampleFailure> {
+        let rule_ids = |found: &[SecretMatch]| -> Vec<&str> {
+            found
+                .iter()
+                .map(|m| self.rules[m.rule_index].id.as_str())
+                .collect()
+        };
         let mut failures = Vec::new();
         for (index, rule) in self.rules.iter().enumerate() {
             for example in &rule.examples {
                 let found = self.find_secrets(example.as_bytes());
                 let ok = found.len() == 1 && found[0].rule_index == index;
                 if !ok {
-                    let got: Vec<&str> = found
-                        .iter()
-                        .map(|m| self.rules[m.rule_index].id.as_str())
-                        .collect();
+                    let got = rule_ids(&found);
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         example: example.clone(),
@@ -365,10 +369,7 @@ impl Engine {
             for example in &rule.negative_examples {
                 let found = self.find_secrets(example.as_bytes());
                 if !found.is_empty() {
-                    let got: Vec<&str> = found
-                        .iter()
-                        .map(|m| self.rules[m.rule_index].id.as_str())
-                        .collect();
+                    let got = rule_ids(&found);
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         example: example.clone(),
@@ -385,26 +386,10 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::engine::rules::load_rules;
+    use crate::test_support::{legacy_key, live_key, random_body};
 
     fn engine() -> Engine {
         Engine::new(load_rules(&[], &[]).unwrap()).unwrap()
-    }
-
-    fn random_body(seed: u64, len: usize) -> String {
-        const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                BASE62[(state % 62) as usize] as char
-            })
-            .collect()
-    }
-
-    fn live_key(seed: u64) -> String {
-        format!("tsk_{}_{}", "live", random_body(seed, 32))
     }
 
     #[test]
@@ -503,21 +488,6 @@ mod tests {
         }
     }
 
-    fn uuid(seed: u64) -> String {
-        let hex: String = random_body(seed, 32)
-            .bytes()
-            .map(|b| char::from(b"0123456789abcdef"[usize::from(b % 16)]))
-            .collect();
-        format!(
-            "{}-{}-4{}-a{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[13..16],
-            &hex[17..20],
-            &hex[20..32]
-        )
-    }
-
     fn line_of(text: &str, needle: &str) -> usize {
         text[..text.find(needle).unwrap()].matches('\n').count() + 1
     }
@@ -537,7 +507,7 @@ mod tests {
     fn legacy_keys_in_every_config_format_and_sdk_style() {
         use base64::Engine as _;
         let engine = engine();
-        let key = uuid(11);
+        let key = legacy_key(11);
         let b64 = base64::engine::general_purpose::STANDARD.encode(&key);
         let b64_newline = base64::engine::general_purpose::STANDARD.encode(format!("{key}\n"));
         let plain_forms = [
@@ -568,9 +538,8 @@ mod tests {
             legacy_secrets(&engine, &secret),
             [(key.clone(), Encoding::Base64, 6)]
         );
-        let named = format!(
-            "kind: Secret\nmetadata:\n  name: tusky\ndata:\n  api-key: {b64_newline}\n"
-        );
+        let named =
+            format!("kind: Secret\nmetadata:\n  name: tusky\ndata:\n  api-key: {b64_newline}\n");
         assert_eq!(
             legacy_secrets(&engine, &named),
             [(key.clone(), Encoding::Base64, 5)]
@@ -581,7 +550,7 @@ mod tests {
     fn uuids_without_a_tusky_key_context_are_not_keys() {
         use base64::Engine as _;
         let engine = engine();
-        let id = uuid(12);
+        let id = legacy_key(12);
         let not_uuid = base64::engine::general_purpose::STANDARD.encode(random_body(3, 36));
         for text in [
             format!("INFO tusky request {id} took 20ms"),

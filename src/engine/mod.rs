@@ -3,6 +3,7 @@
 //! placeholders. An `Engine` is `Send + Sync` and shared by every worker.
 
 pub mod decode;
+pub mod inline;
 pub mod judge;
 pub mod matcher;
 pub mod policy;

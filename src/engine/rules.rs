@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::findings::{Confidence, Severity};
+use crate::model::{Confidence, Severity};
 
 /// The built-in rule files, embedded so the binary needs nothing at run time.
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[(

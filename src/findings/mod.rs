@@ -1,160 +1,16 @@
 //! Findings: what the scan reports, from one raw occurrence in one file to the deduplicated,
 //! fingerprinted finding with every location.
 
+pub mod build;
 pub mod collect;
-pub mod fingerprint;
-pub mod redact;
 pub mod suppression;
-
-use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use fingerprint::Fingerprint;
-pub use redact::{SecretValue, redact};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::ALL
-            .into_iter()
-            .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!("unknown severity '{s}' (expected critical, high, medium, low or info)")
-            })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
-    Secret,
-    EnvNotIgnored,
-    BroadScope,
-}
-
-impl FindingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::Secret => "secret",
-            FindingKind::EnvNotIgnored => "env-not-ignored",
-            FindingKind::BroadScope => "broad-scope",
-        }
-    }
-}
-
-impl fmt::Display for FindingKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
-}
-
-/// How the matched text was stored in the file, when it was not plain text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    Plain,
-    Base64,
-    Percent,
-    Utf16le,
-    Utf16be,
-}
-
-impl Encoding {
-    pub fn is_plain(&self) -> bool {
-        matches!(self, Encoding::Plain)
-    }
-}
-
-/// A commit as reports show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommitRef {
-    pub id: String,
-    pub author: String,
-    pub email: String,
-    /// RFC 3339, UTC.
-    pub time: String,
-    pub summary: String,
-}
-
-/// One place a finding was seen. `line` and `column` are 1-based; `column`/`end_column` count
-/// characters of the decoded line (end exclusive), so `end_column > column` always holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Location {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub end_column: usize,
-    #[serde(default = "plain_encoding", skip_serializing_if = "Encoding::is_plain")]
-    pub encoding: Encoding,
-    /// Set for locations found in git objects (history), never for the working tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<CommitRef>,
-}
-
-fn plain_encoding() -> Encoding {
-    Encoding::Plain
-}
-
-/// One hit in one file or blob, before deduplication.
-#[derive(Clone, Debug)]
-pub struct Occurrence {
-    pub rule_id: String,
-    pub kind: FindingKind,
-    pub severity: Severity,
-    pub confidence: Confidence,
-    pub title: String,
-    pub remediation: String,
-    pub fingerprint: Fingerprint,
-    pub secret: Option<SecretValue>,
-    pub location: Location,
-}
+pub use crate::model::{
+    CommitRef, Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, SecretValue,
+    Severity, SkipReason, Summary, SuppressedCounts, redact,
+};
 
 /// The redacted view of a secret that reports may carry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +73,9 @@ pub enum RevocationOutcome {
     Unresolved,
     /// The DELETE was refused or had no answer.
     Failed,
+    /// The key is the credential this run uses (`TUSKY_ADMIN_API_KEY`): not revoked without
+    /// `--revoke-admin-key`.
+    KeptInUse,
 }
 
 impl RevocationOutcome {
@@ -227,6 +86,7 @@ impl RevocationOutcome {
             RevocationOutcome::NotConfirmed => "not-confirmed",
             RevocationOutcome::Unresolved => "unresolved",
             RevocationOutcome::Failed => "failed",
+            RevocationOutcome::KeptInUse => "kept-in-use",
         }
     }
 }
@@ -281,65 +141,6 @@ impl Finding {
     pub fn primary_location(&self) -> &Location {
         &self.locations[0]
     }
-}
-
-/// Why a file was not scanned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SkipReason {
-    TooLarge,
-    Unreadable,
-    SymlinkLoop,
-    NotAFile,
-    LfsPointer,
-    CorruptObject,
-    ConfigAllowed,
-}
-
-impl SkipReason {
-    /// Reads after a count of any size ("1 unreadable", "60 under a config allow-listed path").
-    pub fn describe(self) -> &'static str {
-        match self {
-            SkipReason::TooLarge => "over --max-file-size",
-            SkipReason::Unreadable => "unreadable",
-            SkipReason::SymlinkLoop => "in a symlink loop",
-            SkipReason::NotAFile => "not regular file(s)",
-            SkipReason::LfsPointer => "git LFS pointer(s) (content not in the repo)",
-            SkipReason::CorruptObject => "corrupt git object(s)",
-            SkipReason::ConfigAllowed => "under a config allow-listed path",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SuppressedCounts {
-    pub inline: u64,
-    pub ignore_file: u64,
-    pub baseline: u64,
-    pub config: u64,
-}
-
-impl SuppressedCounts {
-    pub fn total(&self) -> u64 {
-        self.inline + self.ignore_file + self.baseline + self.config
-    }
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Summary {
-    pub files_scanned: u64,
-    pub bytes_scanned: u64,
-    pub findings: usize,
-    pub by_severity: BTreeMap<Severity, usize>,
-    pub skipped: BTreeMap<SkipReason, u64>,
-    pub suppressed: SuppressedCounts,
-    /// Messages about inputs that could not be read, each naming the file.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    pub duration_ms: u64,
-    /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commits_scanned: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -5,12 +5,12 @@
 
 pub mod broad_scope;
 pub mod env_files;
-pub mod env_ignore;
-mod gitignore_plain;
+pub mod env_verdict;
+pub mod gitignore_plain;
 pub mod scopes;
 mod text;
 
-use crate::findings::{
+use crate::model::{
     CommitRef, Confidence, Encoding, FindingKind, Fingerprint, Location, Occurrence, Severity,
 };
 
@@ -101,6 +101,23 @@ pub const LINT_RULES: &[LintRule] = &[
 /// The descriptor of a lint rule id (every id this module emits has one).
 pub fn lint_rule(id: &str) -> Option<&'static LintRule> {
     LINT_RULES.iter().find(|rule| rule.id == id)
+}
+
+/// `env-file-staged`: the finding for a staged path, when it names an env file.
+pub fn staged_env_file(path: &str) -> Option<Occurrence> {
+    env_files::is_env_file_path(path).then(|| {
+        env_file_occurrence(
+            ENV_FILE_STAGED,
+            path.to_owned(),
+            "",
+            format!(
+                "unstage it (`git rm --cached {}`) and add it to .gitignore; commit a template \
+                 such as .env.example instead",
+                crate::model::text::shell_quote(path)
+            ),
+            None,
+        )
+    })
 }
 
 /// A finding about a whole env file (reported at 1:1), titled and ranked by its lint rule.

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::sarif::UriBase;
+use super::{headline, short_id};
 use crate::findings::{Finding, Report, Severity, VerificationStatus};
 
 /// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
@@ -62,6 +63,14 @@ pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -
             )?;
         }
     }
+    if let Some(cut) = &report.summary.history_cut {
+        writeln!(
+            out,
+            "::warning title={}::Not a full audit: {}.",
+            escape_property("tuskguard: history was cut"),
+            escape_data(&cut.describe())
+        )?;
+    }
     let total = report.findings.len();
     if total == 0 {
         writeln!(out, "tuskguard: no findings")?;
@@ -84,6 +93,7 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             "### tuskguard ({}): no findings\n\nScanned {} files.\n",
             report.mode, report.summary.files_scanned
         )?;
+        write_cut(report, out)?;
         return write_notes(report, out);
     }
     let counts: Vec<String> = Severity::ALL
@@ -109,6 +119,7 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             format!(" ({})", counts.join(", "))
         }
     )?;
+    write_cut(report, out)?;
     let verified = findings.iter().any(|f| f.verification.is_some());
     let history = findings.iter().any(|f| f.history.is_some());
     let mut header = vec!["Severity", "Finding", "Key", "Location"];
@@ -138,12 +149,19 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             cells.push(finding.history.as_ref().map_or_else(
                 || "—".to_owned(),
                 |h| {
-                    let mut cell = format!(
-                        "{} by {} on {}",
-                        escape_cell(short_id(&h.introduced.id)),
-                        escape_cell(&h.introduced.author),
-                        escape_cell(&h.introduced.time)
-                    );
+                    let mut cell = if h.introduced.at_or_before {
+                        format!(
+                            "at or before {} (the audit was cut there)",
+                            escape_cell(short_id(&h.introduced.id))
+                        )
+                    } else {
+                        format!(
+                            "{} by {} on {}",
+                            escape_cell(short_id(&h.introduced.id)),
+                            escape_cell(&h.introduced.author),
+                            escape_cell(&h.introduced.time)
+                        )
+                    };
                     if !h.present_at_head {
                         cell.push_str(" (gone from HEAD, still in history)");
                     }
@@ -168,6 +186,18 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
     }
     writeln!(out)?;
     write_notes(report, out)
+}
+
+/// A cut audit says so above everything else: it must never read as a clean full audit.
+fn write_cut(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(cut) = &report.summary.history_cut {
+        writeln!(
+            out,
+            "> [!WARNING]\n> **Not a full audit:** {}.\n",
+            escape_cell(&cut.describe())
+        )?;
+    }
+    Ok(())
 }
 
 fn write_notes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -201,26 +231,7 @@ fn location_cell(finding: &Finding, base: &UriBase) -> String {
 }
 
 fn annotation_message(finding: &Finding) -> String {
-    let mut text = finding.title.clone();
-    if let Some(secret) = &finding.secret {
-        text.push_str(&format!(": {} ({} chars)", secret.redacted, secret.length));
-    }
-    text.push('.');
-    if let Some(verification) = &finding.verification {
-        text.push_str(match verification.status {
-            VerificationStatus::Live => " The key is LIVE.",
-            VerificationStatus::NotLive => " The key is not live.",
-            VerificationStatus::Unknown => " Liveness unknown.",
-        });
-    }
-    if let Some(history) = &finding.history {
-        text.push_str(&format!(
-            " Introduced in commit {} by {} on {}.",
-            short_id(&history.introduced.id),
-            history.introduced.author,
-            history.introduced.time
-        ));
-    }
+    let mut text = headline(finding);
     if finding.locations.len() > MAX_ANNOTATED_LOCATIONS {
         text.push_str(&format!(
             " Also at {} more locations (--format json lists all).",
@@ -278,64 +289,28 @@ pub fn escape_cell(text: &str) -> String {
     out
 }
 
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{
-        CommitRef, Confidence, FindingKind, HistoryInfo, Location, SecretInfo, Summary, ToolInfo,
-        Verification,
-    };
+    use crate::findings::{Location, Verification};
+    use crate::reports::fixtures;
 
     fn sample_location(path: &str) -> Location {
-        Location {
-            path: path.to_owned(),
-            line: 7,
-            column: 3,
-            end_column: 44,
-            encoding: crate::findings::Encoding::Plain,
-            commit: None,
-        }
+        fixtures::location(path, 7, 3, 44)
     }
 
     fn finding(path: &str, severity: Severity) -> Finding {
-        Finding {
-            rule_id: "tusky-live-key".to_owned(),
-            kind: FindingKind::Secret,
-            severity,
-            confidence: Confidence::High,
-            title: "Tusky production API key".to_owned(),
-            remediation: "Revoke it.".to_owned(),
-            fingerprint: "fp1".to_owned(),
-            secret: Some(SecretInfo {
-                redacted: "tsk_live_9fK2…".to_owned(),
-                length: 41,
-                value: Some("FULL-KEY-SENTINEL".to_owned()),
-            }),
-            locations: vec![sample_location(path)],
-            history: None,
-            verification: None,
-            secret_value: None,
-        }
+        fixtures::finding("tusky-live-key", severity, "fp1", sample_location(path))
     }
 
+    /// A report whose summary counts its findings, as the step summary shows them.
     fn report(findings: Vec<Finding>) -> Report {
-        let mut summary = Summary::default();
-        for f in &findings {
-            *summary.by_severity.entry(f.severity).or_default() += 1;
+        let mut report = fixtures::report(findings);
+        for f in &report.findings {
+            *report.summary.by_severity.entry(f.severity).or_default() += 1;
         }
-        summary.findings = findings.len();
-        Report {
-            version: 1,
-            tool: ToolInfo::default(),
-            mode: "scan".to_owned(),
-            root: ".".to_owned(),
-            findings,
-            summary,
-        }
+        report.summary.findings = report.findings.len();
+        report
     }
 
     fn annotations(report: &Report) -> String {
@@ -403,19 +378,7 @@ mod tests {
     fn summary_has_one_row_per_key_with_commit_and_live_status() {
         let mut f = finding("conf|ig\n.env", Severity::Critical);
         f.locations.push(sample_location("other"));
-        f.history = Some(HistoryInfo {
-            introduced: CommitRef {
-                id: "0123456789abcdef0123".to_owned(),
-                author: "Ada".to_owned(),
-                email: "ada@example.com".to_owned(),
-                time: "2024-01-02T03:04:05Z".to_owned(),
-                summary: "s".to_owned(),
-            },
-            present_at_head: false,
-            in_working_tree: None,
-            refs: vec![],
-            pushed: false,
-        });
+        f.history = Some(fixtures::introduced_in("0123456789abcdef0123"));
         f.verification = Some(Verification {
             status: VerificationStatus::Live,
             reason: None,

@@ -3,8 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::RenderOptions;
+use super::{RenderOptions, short_id};
 use crate::findings::{Finding, FindingKind, HistoryInfo, Report, Severity, VerificationStatus};
+pub use crate::model::text::{escape_control, human_bytes};
 
 /// Locations listed per finding before the rest are counted.
 const MAX_LOCATIONS_SHOWN: usize = 5;
@@ -105,7 +106,12 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
             line.push_str(&format!(" ({:?}-encoded)", location.encoding).to_lowercase());
         }
         if let Some(commit) = &location.commit {
-            line.push_str(&format!(" in commit {}", short_id(&commit.id)));
+            let at = if commit.at_or_before {
+                "at or before"
+            } else {
+                "in"
+            };
+            line.push_str(&format!(" {at} commit {}", short_id(&commit.id)));
         }
         writeln!(out, "{line}")?;
     }
@@ -143,15 +149,24 @@ fn write_incident(
         writeln!(out, "  what: {what}")?;
     }
     let introduced = &history.introduced;
-    writeln!(
-        out,
-        "  first seen: commit {} by {} <{}> on {}: {}",
-        short_id(&introduced.id),
-        escape_control(&introduced.author),
-        escape_control(&introduced.email),
-        introduced.time,
-        escape_control(&introduced.summary)
-    )?;
+    if introduced.at_or_before {
+        // The author of the boundary commit need not be the one who added the key.
+        writeln!(
+            out,
+            "  first seen: at or before commit {} (the audit was cut there: older history was not read)",
+            short_id(&introduced.id),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  first seen: commit {} by {} <{}> on {}: {}",
+            short_id(&introduced.id),
+            escape_control(&introduced.author),
+            escape_control(&introduced.email),
+            introduced.time,
+            escape_control(&introduced.summary)
+        )?;
+    }
     let at_head = match (history.present_at_head, history.in_working_tree) {
         (true, Some(true)) => "yes, in HEAD and in the working tree".to_owned(),
         (true, _) => "yes, in HEAD".to_owned(),
@@ -290,6 +305,13 @@ fn write_summary(
         ));
     }
     writeln!(out, "{line}")?;
+    if let Some(cut) = &summary.history_cut {
+        writeln!(
+            out,
+            "{}",
+            paint.wrap("1;33", &format!("Not a full audit: {}.", cut.describe()))
+        )?;
+    }
     let skipped: u64 = summary.skipped.values().sum();
     if skipped > 0 {
         let reasons: Vec<String> = summary
@@ -324,54 +346,6 @@ fn write_summary(
     Ok(())
 }
 
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Hostile file names must not move the cursor or fake output lines.
-pub fn escape_control(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape_control("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
-    }
-
-    #[test]
-    fn bytes_are_human() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KB");
-    }
 }

@@ -1,83 +1,16 @@
-//! Where bytes come from: the working tree, the index (staged), and git history.
+//! Where bytes come from: the working tree, the index (staged), git history, and (to get the keys
+//! of a saved report back) the locations a report names.
 
+pub mod env_walk;
 mod git;
+mod git_workers;
 pub mod history;
 mod index_file;
 mod object_id;
 mod pack;
 pub mod progress;
+pub mod recover;
 pub mod staged;
 pub mod tree;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::findings::{SkipReason, Summary};
-
-/// How many warnings the summary keeps verbatim; the rest are counted.
-const MAX_WARNINGS: usize = 50;
-
-/// Counters every worker updates; read once at the end into the summary.
-#[derive(Default)]
-pub struct ScanStats {
-    pub files_scanned: AtomicU64,
-    pub bytes_scanned: AtomicU64,
-    pub inline_suppressed: AtomicU64,
-    pub config_suppressed: AtomicU64,
-    skipped: Mutex<BTreeMap<SkipReason, u64>>,
-    warnings: Mutex<(Vec<String>, u64)>,
-}
-
-impl ScanStats {
-    pub fn scanned(&self, bytes: u64) {
-        self.files_scanned.fetch_add(1, Ordering::Relaxed);
-        self.bytes_scanned.fetch_add(bytes, Ordering::Relaxed);
-    }
-
-    /// Counts a skipped input; `message` (naming the file) is kept for the summary when given.
-    pub fn skip(&self, reason: SkipReason, message: Option<String>) {
-        *lock(&self.skipped).entry(reason).or_default() += 1;
-        if let Some(message) = message {
-            self.warn(message);
-        }
-    }
-
-    pub fn warn(&self, message: String) {
-        let mut warnings = lock(&self.warnings);
-        if warnings.0.len() < MAX_WARNINGS {
-            warnings.0.push(message);
-        } else {
-            warnings.1 += 1;
-        }
-    }
-
-    pub fn suppressed(&self, inline: u64, config: u64) {
-        self.inline_suppressed.fetch_add(inline, Ordering::Relaxed);
-        self.config_suppressed.fetch_add(config, Ordering::Relaxed);
-    }
-
-    /// Fills the counters of `summary` (findings and timing are the caller's).
-    pub fn fill(&self, summary: &mut Summary) {
-        summary.files_scanned = self.files_scanned.load(Ordering::Relaxed);
-        summary.bytes_scanned = self.bytes_scanned.load(Ordering::Relaxed);
-        summary.skipped = lock(&self.skipped).clone();
-        summary.suppressed.inline += self.inline_suppressed.load(Ordering::Relaxed);
-        summary.suppressed.config += self.config_suppressed.load(Ordering::Relaxed);
-        let warnings = lock(&self.warnings);
-        summary.warnings = warnings.0.clone();
-        summary.warnings.sort();
-        if warnings.1 > 0 {
-            summary
-                .warnings
-                .push(format!("… and {} more warnings not listed", warnings.1));
-        }
-    }
-}
-
-/// A poisoned lock only means another worker panicked; the counters are still usable.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub use crate::model::ScanStats;

@@ -8,12 +8,11 @@ use anyhow::{Context, Result, bail};
 use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
-use super::git::is_lfs_pointer;
+use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
-use crate::lints::env_files::is_env_file_path;
-use crate::lints::{self, ENV_FILE_STAGED};
 use crate::scanner::Scanner;
 
 /// Below this many blobs, starting threads costs more than it saves.
@@ -205,6 +204,13 @@ fn filter_modes(entries: Vec<(String, Oid, u32)>, stats: &ScanStats) -> Vec<Stag
         .collect()
 }
 
+/// What a staged scan saw: every staged path (for the path lints) and the occurrences in the
+/// staged content.
+pub struct StagedScan {
+    pub paths: Vec<String>,
+    pub occurrences: Vec<Occurrence>,
+}
+
 /// Scans the staged content: changed entries, or the given paths' index entries.
 pub fn scan_staged(
     repo: &Repository,
@@ -212,7 +218,7 @@ pub fn scan_staged(
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
-) -> Result<Vec<Occurrence>> {
+) -> Result<StagedScan> {
     if repo.is_bare() {
         bail!("--staged needs a repository with a working tree (this one is bare)");
     }
@@ -263,48 +269,34 @@ pub fn scan_staged(
             }
         }
     };
-    let mut occurrences: Vec<Occurrence> = entries
-        .iter()
-        .filter(|entry| scanner.lint_enabled(ENV_FILE_STAGED) && is_env_file_path(&entry.path))
-        .map(|entry| env_file_occurrence(&entry.path))
-        .collect();
+    let mut scan = StagedScan {
+        paths: entries.iter().map(|entry| entry.path.clone()).collect(),
+        occurrences: Vec::new(),
+    };
     let threads = settings.threads.min(entries.len() / PARALLEL_THRESHOLD + 1);
     if threads <= 1 {
         let odb = repo.odb().context("cannot open the object database")?;
         for entry in &entries {
-            occurrences.extend(scan_entry(&odb, entry, settings, scanner, stats));
+            scan.occurrences
+                .extend(scan_entry(&odb, entry, settings, scanner, stats));
         }
-        return Ok(occurrences);
+        return Ok(scan);
     }
-    let git_dir = repo.path();
-    let chunk = entries.len().div_ceil(threads);
-    let results: Vec<Result<Vec<Occurrence>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<Vec<Occurrence>> {
-                    // git2 handles are not Sync: one per thread.
-                    let repo = Repository::open(git_dir)?;
-                    let odb = repo.odb()?;
-                    Ok(part
-                        .iter()
-                        .flat_map(|entry| scan_entry(&odb, entry, settings, scanner, stats))
-                        .collect())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan thread panicked")))
-            })
-            .collect()
-    });
-    for result in results {
-        occurrences.extend(result?);
-    }
-    Ok(occurrences)
+    let found = run_git_workers(
+        repo.path(),
+        threads,
+        "staged scan",
+        |send| {
+            for entry in &entries {
+                if !send(entry) {
+                    break;
+                }
+            }
+        },
+        |odb, entry| Some(scan_entry(odb, entry, settings, scanner, stats)),
+    )?;
+    scan.occurrences.extend(found.into_iter().flatten());
+    Ok(scan)
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -447,76 +439,23 @@ fn scan_entry(
     scanner: &Scanner,
     stats: &ScanStats,
 ) -> Vec<Occurrence> {
-    let corrupt = |err: git2::Error| {
-        stats.skip(
-            SkipReason::CorruptObject,
-            Some(format!(
-                "{}: the staged blob {} cannot be read ({}); skipped",
-                entry.path,
-                entry.blob,
-                err.message()
-            )),
-        );
-    };
-    let size = match odb.read_header(entry.blob) {
-        Ok((size, _)) => size as u64,
-        Err(err) => {
-            corrupt(err);
-            return Vec::new();
-        }
-    };
-    if size > settings.max_file_size {
-        stats.skip(
-            SkipReason::TooLarge,
-            Some(format!(
-                "{}: skipped, {size} bytes is over --max-file-size ({}); raise it to scan this file",
-                entry.path, settings.max_file_size
-            )),
-        );
+    let origin = BlobOrigin::Staged { path: &entry.path };
+    let allow_listed = scanner.path_allowed(Path::new(&entry.path), false);
+    let Some(object) = read_blob_to_scan(
+        odb,
+        entry.blob,
+        origin,
+        settings.max_file_size,
+        allow_listed,
+        stats,
+    ) else {
         return Vec::new();
-    }
-    if scanner.path_allowed(Path::new(&entry.path), false) {
-        stats.skip(SkipReason::ConfigAllowed, None);
-        return Vec::new();
-    }
-    let object = match odb.read(entry.blob) {
-        Ok(object) => object,
-        Err(err) => {
-            corrupt(err);
-            return Vec::new();
-        }
     };
     let bytes = object.data();
-    if is_lfs_pointer(bytes) {
-        stats.skip(SkipReason::LfsPointer, None);
-        return Vec::new();
-    }
-    stats.scanned(bytes.len() as u64);
     let result = scanner.scan_blob(&entry.path, bytes);
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     result.occurrences
 }
-
-fn env_file_occurrence(path: &str) -> Occurrence {
-    lints::env_file_occurrence(
-        ENV_FILE_STAGED,
-        path.to_owned(),
-        "",
-        "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a template such \
-         as .env.example instead"
-            .to_owned(),
-        None,
-    )
-}
-
-/// What to tell someone whose commit was just blocked.
-pub const BLOCKED_COMMIT_HELP: &str = "\
-tuskguard: this commit was blocked because the staged content above holds a secret.
-  fix:    remove the key from the file (read it from TUSKY_API_KEY instead), then `git add` it again;
-          if the key was ever pushed or shared, revoke it and create a new one.
-  allow:  a false alarm? add `tuskguard:allow` in a comment on that line, or add the fingerprint
-          to .tuskguardignore (one per line, with a comment saying why).
-  last resort: `git commit --no-verify` skips every pre-commit check.";
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use ureq::Agent;
 
 use super::endpoint::ApiBase;
-use crate::findings::{SecretValue, redact};
+use crate::model::{Scrubber, SecretValue};
 
 /// Attempts per GET (the first plus retries).
 const MAX_GET_ATTEMPTS: u32 = 3;
@@ -195,26 +195,17 @@ impl Client {
             AuthStyle::ApiKey => ("Api-Key", key.expose().to_owned()),
             AuthStyle::Bearer => ("Authorization", format!("Bearer {}", key.expose())),
         };
-        let result = match method {
-            Method::Get => self
-                .agent
-                .get(&url)
-                .header(name, &value)
-                .header("Accept", "application/json")
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .call(),
-            Method::Delete => self
-                .agent
-                .delete(&url)
-                .header(name, &value)
-                .header("Accept", "application/json")
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .call(),
+        let request = match method {
+            Method::Get => self.agent.get(&url),
+            Method::Delete => self.agent.delete(&url),
         };
+        let result = request
+            .header(name, &value)
+            .header("Accept", "application/json")
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call();
         let mut response = result.map_err(|err| describe_error(err, key))?;
         let status = response.status().as_u16();
         let rate_limit_reset = response
@@ -304,17 +295,16 @@ fn scrub_error(err: CallError, key: &SecretValue) -> CallError {
     }
 }
 
-/// Replaces every copy of the key in `text` by its redacted form.
+/// Replaces every known form of the key in `text` (exact, body only, percent-encoded, base64,
+/// UTF-16) by its redacted form.
 pub fn scrub(text: &str, key: &SecretValue) -> String {
-    if key.expose().is_empty() {
-        return text.to_owned();
-    }
-    text.replace(key.expose(), &redact(key.expose()))
+    Scrubber::new([key.clone()]).scrub(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::live_key;
 
     #[test]
     fn rate_limit_waits_are_capped() {
@@ -340,6 +330,17 @@ mod tests {
         assert!(cleaned.contains("tsk_live_Q7wQ…"));
     }
 
+    /// A client for a server on this machine's `port`.
+    fn local_client(port: u16) -> Client {
+        Client::new(&ClientSettings {
+            base: ApiBase::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+            timeout: Duration::from_secs(5),
+            time_budget: Duration::from_secs(10),
+            proxy: None,
+        })
+        .unwrap()
+    }
+
     #[test]
     fn redirects_are_returned_not_followed() {
         use std::io::{Read, Write};
@@ -353,14 +354,8 @@ mod tests {
                 b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/steal\r\nContent-Length: 0\r\n\r\n",
             );
         });
-        let client = Client::new(&ClientSettings {
-            base: ApiBase::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-            timeout: Duration::from_secs(5),
-            time_budget: Duration::from_secs(10),
-            proxy: None,
-        })
-        .unwrap();
-        let key = SecretValue::new(format!("tsk_{}_{}", "live", "Rd7".repeat(10)));
+        let client = local_client(port);
+        let key = SecretValue::new(live_key(7));
         let response = client
             .delete("/v2/api-keys/k1", &key, AuthStyle::ApiKey)
             .unwrap();
@@ -373,14 +368,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let client = Client::new(&ClientSettings {
-            base: ApiBase::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-            timeout: Duration::from_secs(5),
-            time_budget: Duration::from_secs(10),
-            proxy: None,
-        })
-        .unwrap();
-        let key = SecretValue::new(format!("tsk_{}_{}", "live", "Zx9".repeat(10)));
+        let client = local_client(port);
+        let key = SecretValue::new(live_key(9));
         let err = client
             .get("/v2/account/usage", &key, AuthStyle::ApiKey)
             .unwrap_err();

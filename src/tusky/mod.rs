@@ -5,9 +5,10 @@ pub mod access;
 pub mod audit;
 pub mod client;
 pub mod endpoint;
+pub mod online;
 pub mod probe;
-pub mod recover;
 pub mod revoke;
+mod summary;
 pub mod verify;
 
 pub use client::{Client, ClientSettings};

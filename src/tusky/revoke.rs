@@ -13,6 +13,7 @@ use super::probe::{Probe, parse_error_body, probe, server_words};
 use crate::findings::{
     KeyCandidate, Revocation, RevocationOutcome, SecretValue, VerificationStatus,
 };
+use crate::model::text::percent_encode;
 
 pub const DASHBOARD_URL: &str = "https://app.tusky.io/account/api-keys";
 pub const ADMIN_KEY_ENV: &str = "TUSKY_ADMIN_API_KEY";
@@ -417,19 +418,6 @@ fn candidates_of(found: &KeyMatch, items: &[ListedKey]) -> Vec<KeyCandidate> {
         .take(MAX_CANDIDATES)
         .map(ListedKey::candidate)
         .collect()
-}
-
-/// Keeps RFC 3986 unreserved characters; ids and cursors come from the server.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 
+pub use crate::test_support::{legacy_key, live_key, random_body, test_key};
+
 /// The tuskguard binary, with an environment that cannot leak the developer's settings in.
 pub fn tuskguard() -> Command {
     let mut cmd = Command::cargo_bin("tuskguard").expect("binary built");
@@ -15,48 +17,6 @@ pub fn tuskguard() -> Command {
         .env_remove("GITHUB_STEP_SUMMARY")
         .env("NO_COLOR", "1");
     cmd
-}
-
-const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/// A random-looking base62 string, deterministic per seed (xorshift; no key is committed).
-pub fn random_body(seed: u64, len: usize) -> String {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            BASE62[(state % 62) as usize] as char
-        })
-        .collect()
-}
-
-/// A fake production key: `tsk_live_` + 32 random base62 characters.
-pub fn live_key(seed: u64) -> String {
-    format!("tsk_{}_{}", "live", random_body(seed, 32))
-}
-
-/// A fake testnet key.
-pub fn test_key(seed: u64) -> String {
-    format!("tsk_{}_{}", "test", random_body(seed, 32))
-}
-
-/// A fake legacy (UUID-shaped) key.
-pub fn legacy_key(seed: u64) -> String {
-    let hex: String = random_body(seed, 64)
-        .bytes()
-        .map(|b| char::from(b"0123456789abcdef"[(b % 16) as usize]))
-        .take(32)
-        .collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
 }
 
 /// Runs `git` in `dir` with a fixed identity; panics with git's stderr on failure.

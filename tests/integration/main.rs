@@ -1,12 +1,19 @@
-//! Integration tests: drive the real binary. Fake keys are built at run time (helpers::fake_key)
+//! Integration tests: drive the real binary. Fake keys are built at run time (test_support, shared with the unit tests)
 //! so the repository scans itself clean.
 
 mod action;
+mod action_truth;
 mod api;
+mod cut;
+mod everyday;
 mod fake_tusky;
+mod help;
 mod helpers;
 mod history;
 mod lints;
 mod sarif;
 mod scan;
 mod staged;
+#[path = "../../src/test_support.rs"]
+mod test_support;
+mod trust;

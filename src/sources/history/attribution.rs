@@ -255,13 +255,17 @@ impl<'r> Attribution<'r> {
             reach.push(merged);
         }
 
+        let cut_commits: HashSet<u32> = self.graph.cut_commits.iter().copied().collect();
         let mut commit_refs: HashMap<u32, CommitRef> = HashMap::new();
         let mut commit_ref_of = |index: u32| -> Option<CommitRef> {
             if let Some(found) = commit_refs.get(&index) {
                 return Some(found.clone());
             }
             let commit = repo.find_commit(*commits.get(index as usize)?).ok()?;
-            let made = commit_ref(&commit);
+            let mut made = commit_ref(&commit);
+            // History behind this commit was not read: it is where the key was first seen, not
+            // necessarily where it came in.
+            made.at_or_before = cut_commits.contains(&index);
             commit_refs.insert(index, made.clone());
             Some(made)
         };

@@ -53,6 +53,12 @@ pub struct TreeGraph<'r> {
     pub commit_trees: Vec<u32>,
     pub commit_parents: Vec<(u32, u32)>,
     pub parent_edges: Vec<u32>,
+    /// Commits just before a range (`--since`): their trees were visited as already seen, so a
+    /// walked commit whose parent is one of them is not cut there.
+    pub range_base: OidMap<()>,
+    /// Walk indexes of commits with a parent that was neither walked nor a range base (shallow
+    /// boundary, `--max-count`, unreadable parent): what they hold came in at or before them.
+    pub cut_commits: Vec<u32>,
     submodules_noted: bool,
     /// Trees already rebuilt from the packs, kept through attribution (which needs the names
     /// of the few trees on the way to a finding). Shared so a visit can hold one tree's bytes
@@ -97,6 +103,8 @@ impl<'r> TreeGraph<'r> {
             commit_trees: Vec::new(),
             commit_parents: Vec::new(),
             parent_edges: Vec::new(),
+            range_base: OidMap::default(),
+            cut_commits: Vec::new(),
             submodules_noted: false,
             tree_cache: Rc::default(),
         }

@@ -14,21 +14,22 @@ mod order;
 mod packed;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use crossbeam_channel::bounded;
 use git2::{Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
 use self::attribution::Attribution;
 use self::graph::{BlobJob, NONE, TreeGraph};
 use super::ScanStats;
-use super::git::is_lfs_pointer;
+use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
 use crate::findings::{HistoryInfo, Occurrence, SkipReason};
+use crate::model::{HistoryCut, SHALLOW_CLONE};
 use crate::scanner::{BlobScan, Scanner};
 
 /// Which part of history to audit.
@@ -40,6 +41,25 @@ pub struct HistoryScope {
     pub branch: Option<String>,
     /// At most this many commits (the newest ones).
     pub max_count: Option<usize>,
+    /// Only findings in files under these paths (relative to the repository root) are reported;
+    /// every blob is still read, so attribution is the same as in a full report.
+    pub include_paths: Vec<String>,
+}
+
+impl HistoryScope {
+    /// Whether a repository-relative path lies under one of `include_paths` (or none is set).
+    pub fn includes(&self, path: &str) -> bool {
+        self.include_paths.is_empty()
+            || self.include_paths.iter().any(|prefix| {
+                let prefix = prefix.trim_start_matches("./").trim_end_matches('/');
+                prefix.is_empty()
+                    || prefix == "."
+                    || path == prefix
+                    || path
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
 }
 
 impl HistoryScope {
@@ -48,15 +68,14 @@ impl HistoryScope {
     }
 }
 
-/// Blobs per channel message.
-const JOB_BATCH: usize = 64;
-
 /// What the audit found: occurrences carry their commit; `history` is keyed by fingerprint.
 #[derive(Default)]
 pub struct HistoryScan {
     pub occurrences: Vec<Occurrence>,
     pub history: HashMap<String, HistoryInfo>,
     pub commits_scanned: u64,
+    /// Set when the audit did not reach the start of history.
+    pub cut: Option<HistoryCut>,
 }
 
 /// A ref tip the audit starts from (branch, tag, remote-tracking ref, stash, detached HEAD).
@@ -85,13 +104,6 @@ pub fn scan_history(
     git2::opts::strict_hash_verification(false);
     // Each tree and blob is read once, so libgit2's object cache only costs lookups and memory.
     git2::opts::enable_caching(false);
-    if repo.is_shallow() {
-        stats.warn(
-            "this is a shallow clone: history is truncated, commits before the shallow boundary \
-             were not audited (run `git fetch --unshallow` for a full audit)"
-                .to_owned(),
-        );
-    }
     let tips = collect_tips(repo, stats)?;
     if tips.is_empty() {
         stats.warn("the repository has no commits yet: there is no history to audit".to_owned());
@@ -103,15 +115,24 @@ pub fn scan_history(
     let packs = (!scope.is_restricted())
         .then(|| PackSet::open(&repo.commondir().join("objects")))
         .filter(|packs| packs.slot_count() > 0);
-    let (commits, hits) = match &packs {
+    let (commits, hits, cut) = match &packs {
         // A full audit has no range, so no boundary commits.
         Some(packs) => {
-            packed::scan_with_packs(packs, &tips, &mut graph, settings, scanner, stats, progress)?
+            let (commits, hits) = packed::scan_with_packs(
+                packs, &tips, &mut graph, settings, scanner, stats, progress,
+            )?;
+            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
+            (commits, hits, cut)
         }
         None => {
-            let (commits, boundary) = list_commits(repo, scope, &tips, stats)?;
+            let RangeWalk {
+                commits,
+                base,
+                stopped_by_max_count,
+            } = list_commits(repo, scope, &tips, stats)?;
             progress.set_length(commits.len() as u64);
-            for oid in &boundary {
+            graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
+            for oid in &base {
                 // Blobs already present before the range are not new in it: seen, unscanned.
                 if let Ok(commit) = repo.find_commit(*oid) {
                     graph.visit_tree(
@@ -132,11 +153,13 @@ pub fn scan_history(
                 stats,
                 progress,
             )?;
-            (commits, hits)
+            let cut = describe_cut(repo, scope, &graph, &commits, &base, stopped_by_max_count);
+            (commits, hits, cut)
         }
     };
     let mut result = HistoryScan {
         commits_scanned: commits.len() as u64,
+        cut,
         ..HistoryScan::default()
     };
     if hits.is_empty() && graph.env_blobs.is_empty() {
@@ -201,13 +224,23 @@ fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid> {
     Ok(commit.id())
 }
 
+/// The commits a restricted audit walks, and what bounds them.
+struct RangeWalk {
+    /// Parents before children.
+    commits: Vec<Oid>,
+    /// Commits just before the range: their trees count as already seen.
+    base: Vec<Oid>,
+    /// `--max-count` stopped the walk before it ran out of commits.
+    stopped_by_max_count: bool,
+}
+
 /// The commits to audit, parents before children, and the commits whose trees bound the range.
 fn list_commits(
     repo: &Repository,
     scope: &HistoryScope,
     tips: &[Tip],
     stats: &ScanStats,
-) -> Result<(Vec<Oid>, Vec<Oid>)> {
+) -> Result<RangeWalk> {
     let mut walk = repo.revwalk().context("cannot walk history")?;
     // Newest first; reversed below so that the first commit to hold a blob introduced it.
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
@@ -260,8 +293,10 @@ fn list_commits(
     }
     let limit = scope.max_count.unwrap_or(usize::MAX);
     let mut commits = Vec::new();
+    let mut stopped_by_max_count = false;
     for oid in walk {
         if commits.len() >= limit {
+            stopped_by_max_count = true;
             break;
         }
         match oid {
@@ -276,7 +311,77 @@ fn list_commits(
         }
     }
     commits.reverse();
-    Ok((commits, boundary))
+    if scope.since.is_some() && !stopped_by_max_count {
+        // Every parent outside a complete range walk lies before the range (a branch merged in
+        // may fork from any older commit): what it holds is not new in the range. Parents that
+        // cannot be read (shallow clone) stay out: the audit is cut there, and says so.
+        let walked: std::collections::HashSet<Oid> = commits.iter().copied().collect();
+        for oid in &commits {
+            let Ok(commit) = repo.find_commit(*oid) else {
+                continue;
+            };
+            for parent in commit.parent_ids() {
+                if !walked.contains(&parent)
+                    && !boundary.contains(&parent)
+                    && repo.find_commit(parent).is_ok()
+                {
+                    boundary.push(parent);
+                }
+            }
+        }
+    }
+    Ok(RangeWalk {
+        commits,
+        base: boundary,
+        stopped_by_max_count,
+    })
+}
+
+/// Where and why the audit stopped short of the first commit, if it did.
+fn describe_cut(
+    repo: &Repository,
+    scope: &HistoryScope,
+    graph: &TreeGraph<'_>,
+    commits: &[Oid],
+    base: &[Oid],
+    stopped_by_max_count: bool,
+) -> Option<HistoryCut> {
+    let boundary: Vec<Oid> = graph
+        .cut_commits
+        .iter()
+        .filter_map(|index| commits.get(*index as usize).copied())
+        .collect();
+    let shallow_list: std::collections::HashSet<Oid> = if repo.is_shallow() {
+        std::fs::read_to_string(repo.commondir().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| Oid::from_str(line.trim()).ok())
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut reasons = Vec::new();
+    let mut explained = |oid: &Oid| shallow_list.contains(oid) || stopped_by_max_count;
+    if boundary.iter().any(|oid| shallow_list.contains(oid)) {
+        reasons.push(SHALLOW_CLONE.to_owned());
+    }
+    if stopped_by_max_count && let Some(max) = scope.max_count {
+        reasons.push(format!("--max-count {max}"));
+    }
+    if let Some(since) = &scope.since {
+        reasons.push(format!("--since {since}"));
+    }
+    if !boundary.iter().all(&mut explained) {
+        reasons.push("a parent commit could not be read".to_owned());
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    Some(HistoryCut {
+        reasons,
+        boundary: boundary.iter().map(Oid::to_string).collect(),
+        base: base.iter().map(Oid::to_string).collect(),
+    })
 }
 
 /// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
@@ -358,7 +463,14 @@ fn walk_commits(
             }
         };
         let tree = graph.visit_tree(tree_id, &mut String::new(), 0, true, &mut forward);
-        // Parents outside the walk (shallow boundary, --since, --max-count) are left out.
+        // Parents outside the walk (shallow boundary, --since, --max-count) are left out; unless
+        // they bound a range, the audit is cut here.
+        if parent_ids
+            .iter()
+            .any(|p| !commit_index.contains_key(p) && !graph.range_base.contains_key(p))
+        {
+            graph.cut_commits.push(index as u32);
+        }
         let parents = parent_ids
             .iter()
             .filter_map(|p| commit_index.get(p).copied());
@@ -370,8 +482,8 @@ fn walk_commits(
     progress.set_position(commits.len() as u64);
 }
 
-/// Runs `produce` with a sender whose blobs worker threads read through libgit2 (one
-/// `Repository` each) and scan; returns the blobs with findings.
+/// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
+/// the blobs with findings.
 fn scan_on_workers(
     git_dir: &Path,
     settings: &ScanSettings,
@@ -379,62 +491,8 @@ fn scan_on_workers(
     stats: &ScanStats,
     produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
 ) -> Result<Vec<BlobHit>> {
-    // Jobs travel in batches: one channel hand-off per blob costs more than reading a small blob.
-    let (sender, receiver) = bounded::<Vec<BlobJob>>(64);
-    let git_dir: PathBuf = git_dir.to_path_buf();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..settings.threads.max(1))
-            .map(|_| {
-                let receiver = receiver.clone();
-                let git_dir = git_dir.clone();
-                scope.spawn(move || -> Result<Vec<BlobHit>> {
-                    let repo = Repository::open(&git_dir)
-                        .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
-                    let odb = repo.odb()?;
-                    let mut hits = Vec::new();
-                    for job in receiver.iter().flatten() {
-                        if let Some(hit) =
-                            scan_one_blob(&odb, job, settings.max_file_size, scanner, stats)
-                        {
-                            hits.push(hit);
-                        }
-                    }
-                    Ok(hits)
-                })
-            })
-            .collect();
-        drop(receiver);
-        let mut send_error = None;
-        let mut batch: Vec<BlobJob> = Vec::with_capacity(JOB_BATCH);
-        let mut send = |job: BlobJob| {
-            batch.push(job);
-            if batch.len() >= JOB_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(JOB_BATCH));
-                if sender.send(full).is_err() {
-                    send_error = Some(anyhow::anyhow!("every history worker stopped"));
-                    return false;
-                }
-            }
-            true
-        };
-        produce(&mut send);
-        if !batch.is_empty() && send_error.is_none() && sender.send(batch).is_err() {
-            send_error = Some(anyhow::anyhow!("every history worker stopped"));
-        }
-        drop(sender);
-        let mut hits = Vec::new();
-        let mut worker_error = None;
-        for worker in workers {
-            match worker.join() {
-                Ok(Ok(mut found)) => hits.append(&mut found),
-                Ok(Err(err)) => worker_error = Some(err),
-                Err(_) => worker_error = Some(anyhow::anyhow!("a history worker panicked")),
-            }
-        }
-        match worker_error.or(send_error) {
-            Some(err) => Err(err),
-            None => Ok(hits),
-        }
+    run_git_workers(git_dir, settings.threads, "history", produce, |odb, job| {
+        scan_one_blob(odb, job, settings.max_file_size, scanner, stats)
     })
 }
 
@@ -448,41 +506,9 @@ fn scan_one_blob(
     if let Some(scan) = job.secrets_found.take() {
         return add_path_lints(odb, job, scan, scanner, stats);
     }
-    let corrupt = |err: git2::Error| {
-        stats.skip(
-            SkipReason::CorruptObject,
-            Some(format!(
-                "{} (blob {}): cannot be read ({}); skipped, the audit went on",
-                job.path,
-                job.blob,
-                err.message()
-            )),
-        );
-    };
-    // The header gives the size without inflating the object.
-    let size = match odb.read_header(job.blob) {
-        Ok((size, _)) => size as u64,
-        Err(err) => {
-            corrupt(err);
-            return None;
-        }
-    };
-    if too_large(&job, size, max_file_size, stats) {
-        return None;
-    }
-    let object = match odb.read(job.blob) {
-        Ok(object) => object,
-        Err(err) => {
-            corrupt(err);
-            return None;
-        }
-    };
+    let origin = BlobOrigin::History { path: &job.path };
+    let object = read_blob_to_scan(odb, job.blob, origin, max_file_size, false, stats)?;
     let bytes = object.data();
-    if is_lfs_pointer(bytes) {
-        stats.skip(SkipReason::LfsPointer, None);
-        return None;
-    }
-    stats.scanned(bytes.len() as u64);
     finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
 }
 
@@ -522,12 +548,10 @@ fn too_large(job: &BlobJob, size: u64, max_file_size: u64, stats: &ScanStats) ->
     if size <= max_file_size {
         return false;
     }
+    let origin = BlobOrigin::History { path: &job.path };
     stats.skip(
         SkipReason::TooLarge,
-        Some(format!(
-            "{} (blob {}): skipped, {size} bytes is over --max-file-size ({max_file_size})",
-            job.path, job.blob
-        )),
+        Some(origin.too_large(job.blob, size, max_file_size)),
     );
     true
 }

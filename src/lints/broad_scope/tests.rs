@@ -1,0 +1,238 @@
+//! Tests of the broad-scope lint, end to end through `check` and for the value reader.
+
+use super::body::{list_items, parse_scopes_value};
+use std::collections::HashSet;
+
+use super::judgement::REQUEST_TEXT_BYTES;
+use super::*;
+use crate::lints::{ADMIN_KEY_CREATED, UNKNOWN_SCOPE, WRITE_SCOPES};
+
+/// Fixtures spell `%api-keys%` so this file holds no request itself (the repo scans clean).
+fn fixture(text: &str) -> String {
+    ["api-keys", "apiKeys", "api_keys", "APIKeys"]
+        .iter()
+        .fold(text.to_owned(), |t, name| {
+            t.replace(&format!("%{name}%"), name)
+        })
+}
+
+fn lint(path: &str, text: &str) -> Vec<(String, usize)> {
+    check(path, fixture(text).as_bytes(), &|_| true)
+        .occurrences
+        .into_iter()
+        .map(|o| (o.rule_id, o.location.line))
+        .collect()
+}
+
+fn rules(path: &str, text: &str) -> Vec<String> {
+    lint(path, text).into_iter().map(|(r, _)| r).collect()
+}
+
+#[test]
+fn list_items_read_every_quoting() {
+    assert_eq!(
+        list_items(r#""files:read", 'volumes:read', `members:write`"#),
+        vec!["files:read", "volumes:read", "members:write"]
+    );
+    assert_eq!(
+        list_items(r#"\n  \"files:read\",\n  \"*\"\n"#),
+        vec!["files:read", "*"]
+    );
+    assert_eq!(
+        list_items("files:read, volumes:read"),
+        vec!["files:read", "volumes:read"]
+    );
+    assert_eq!(list_items("SCOPE_A, \"files:read\""), vec!["files:read"]);
+}
+
+#[test]
+fn scopes_values() {
+    let value = |s: &str| parse_scopes_value(s, 0);
+    assert_eq!(value(": null"), ScopesValue::Null);
+    assert_eq!(value("=None,"), ScopesValue::Null);
+    assert_eq!(value(": SCOPES"), ScopesValue::Unreadable);
+    assert_eq!(
+        value(": []string{\"files:read\"}"),
+        ScopesValue::List(vec!["files:read".into()])
+    );
+    assert_eq!(
+        value(":\n  - files:read\n  - volumes:read\nname: x"),
+        ScopesValue::List(vec!["files:read".into(), "volumes:read".into()])
+    );
+    assert_eq!(value(":\nname: x"), ScopesValue::Null);
+    assert_eq!(
+        value("\\\": [\\\"files:read\\\"]"),
+        ScopesValue::List(vec!["files:read".into()])
+    );
+}
+
+#[test]
+fn fetch_post_with_admin_and_narrow_twins() {
+    let admin = "const r = await fetch(`${BASE}/v2/%api-keys%`, {\n  method: 'POST',\n  body: JSON.stringify({ name: 'ci' }),\n});\n";
+    assert_eq!(lint("a.ts", admin), vec![(ADMIN_KEY_CREATED.to_owned(), 1)]);
+    let narrow = admin.replace("name: 'ci'", "name: 'ci', scopes: ['files:read']");
+    assert!(lint("a.ts", &narrow).is_empty());
+    let get = "const r = await fetch(`${BASE}/v2/%api-keys%`);\nconst x = { name: 'ci' };\n";
+    assert!(lint("a.ts", get).is_empty());
+}
+
+#[test]
+fn url_in_a_variable_is_followed_to_the_call() {
+    let js = "const url = `${BASE}/v2/%api-keys%`;\nconst res = await fetch(url, {\n  method: 'POST',\n  body: JSON.stringify({ name: 'ci', scopes: ['members:write'] }),\n});\n";
+    assert_eq!(lint("a.js", js), vec![(WRITE_SCOPES.to_owned(), 2)]);
+    let get = "const url = `${BASE}/v2/%api-keys%`;\nconst res = await fetch(url);\nconst x = { name: 'ci', scopes: null };\n";
+    assert!(lint("a.js", get).is_empty());
+    let python =
+        "url = f\"{BASE}/v2/%api-keys%\"\n\nr = requests.post(url, json={\"name\": \"x\"})\n";
+    assert_eq!(
+        lint("a.py", python),
+        vec![(ADMIN_KEY_CREATED.to_owned(), 3)]
+    );
+    let other_call =
+        "url = f\"{BASE}/v2/%api-keys%\"\nr = requests.post(other_url, json={\"name\": \"x\"})\n";
+    assert!(lint("a.py", other_call).is_empty());
+}
+
+#[test]
+fn go_sdk_and_mapping_style_specs() {
+    let go = "key, err := client.%APIKeys%.Create(ctx, tusky.CreateAPIKeyParams{\n\tName:   \"ci\",\n\tScopes: []string{\"*\"},\n})\n";
+    assert_eq!(lint("k.go", go), vec![(UNKNOWN_SCOPE.to_owned(), 1)]);
+    let go_narrow = go.replace("\\\"*\\\"", "\\\"files:read\\\"");
+    let go_narrow = go_narrow.replace("\"*\"", "\"files:read\"");
+    assert!(lint("k.go", &go_narrow).is_empty());
+
+    let yaml = "%api_keys%:\n  ci:\n    scopes: [members:write]\n  reader:\n    scopes: [files:read]\n  root:\n    expires_at: 2027-01-01\n";
+    assert_eq!(
+        lint("keys.yml", yaml),
+        vec![
+            (WRITE_SCOPES.to_owned(), 2),
+            (ADMIN_KEY_CREATED.to_owned(), 6)
+        ]
+    );
+    let json = "{\"%api_keys%\": {\"ci\": {\"scopes\": [\"volumes:write\"]}, \"r\": {\"scopes\": [\"files:read\"]}}}";
+    assert_eq!(lint("keys.json", json), vec![(WRITE_SCOPES.to_owned(), 1)]);
+    // A scalar or a list of names is no key definition.
+    assert!(lint("c.yml", "%api_keys%: 3\n").is_empty());
+    assert!(lint("c.json", "{\"%apiKeys%\": [\"ci\", \"ops\"]}").is_empty());
+}
+
+#[test]
+fn other_languages_http_clients() {
+    let php = "$res = $client->post('/v2/%api-keys%', ['json' => ['name' => 'ci', 'scopes' => ['members:write']]]);\n";
+    assert_eq!(lint("k.php", php), vec![(WRITE_SCOPES.to_owned(), 1)]);
+    assert!(lint("k.php", &php.replace("->post(", "->get(")).is_empty());
+    let csharp =
+        "var res = await http.PostAsJsonAsync(\"/v2/%api-keys%\", new { name = \"ci\" });\n";
+    assert_eq!(
+        lint("K.cs", csharp),
+        vec![(ADMIN_KEY_CREATED.to_owned(), 1)]
+    );
+    assert!(
+        lint(
+            "K.cs",
+            &csharp.replace("PostAsJsonAsync", "GetFromJsonAsync")
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn per_key_urls_are_not_creation() {
+    let delete = "await fetch(`${BASE}/v2/%api-keys%/${id}`, { method: 'DELETE', body: JSON.stringify({ name: 'x' }) });";
+    assert!(lint("a.js", delete).is_empty());
+}
+
+#[test]
+fn definitions_are_not_calls() {
+    let def = "async function createApiKey(name) {\n  return 1;\n}\n";
+    assert!(rules("a.js", def).is_empty());
+    let python = "def create_api_key(name, scopes=None):\n    pass\n";
+    assert!(rules("a.py", python).is_empty());
+}
+
+#[test]
+fn arbitrary_text_around_anchors_never_panics() {
+    let pieces = [
+        "/v2/%api-keys%",
+        "%apiKeys%.create(",
+        "create_api_key(",
+        "%api_keys%:",
+        "scopes",
+        ": [",
+        "]",
+        "\\",
+        "\"",
+        "'",
+        "`",
+        "{",
+        "}",
+        "(",
+        ")",
+        "\n",
+        "\r\n",
+        "POST ",
+        "curl -d '",
+        "- ",
+        "é",
+        "日本",
+        "\u{0}",
+        " ",
+        "null",
+        ",",
+        "files:write",
+        "\\\"",
+        "#",
+        "//",
+    ];
+    let mut state = 7u64;
+    for _ in 0..300 {
+        let mut text = String::new();
+        for _ in 0..60 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+        }
+        let _ = check("f.http", fixture(&text).as_bytes(), &|_| true);
+        let _ = check(
+            "f.json",
+            fixture(&format!("_postman_id {text}")).as_bytes(),
+            &|_| true,
+        );
+    }
+    let _ = check("f", b"/v2/api-keys\xff\xfe scopes: [\"\xc3", &|_| true);
+}
+
+#[test]
+fn minified_bundles_are_bounded_and_pointed_at_exactly() {
+    let request =
+        fixture("fetch(u+'/v2/%api-keys%',{method:'POST',body:JSON.stringify({name:'x'})});");
+    let bundle = format!("{}{}", "var a=1;".repeat(10_000), request.repeat(500));
+    let found = check("bundle.min.js", bundle.as_bytes(), &|_| true);
+    assert_eq!(found.occurrences.len(), 500);
+    // Identical requests share one fingerprint: one finding with every location.
+    let fingerprints: HashSet<_> = found.occurrences.iter().map(|o| &o.fingerprint).collect();
+    assert_eq!(fingerprints.len(), 1);
+    let location = &found.occurrences[0].location;
+    assert_eq!(location.line, 1);
+    assert!(location.column > 80_000, "{location:?}");
+    assert!(location.end_column - location.column <= REQUEST_TEXT_BYTES);
+}
+
+#[test]
+fn no_anchor_no_work() {
+    for anchor in COLLECTION_ANCHORS.iter().chain(CREATE_ANCHORS) {
+        assert!(
+            may_contain_request(format!("x {anchor}(").as_bytes()),
+            "{anchor}"
+        );
+        assert!(may_contain_request(anchor.as_bytes()), "{anchor}");
+    }
+    assert!(!may_contain_request(
+        b"they keep the key in a keystore; api-key"
+    ));
+    assert!(!may_contain_request(
+        b"fetch('/v2/files', {method: 'POST'})"
+    ));
+    assert!(may_contain_request(fixture("/v2/%api-keys%").as_bytes()));
+}

@@ -1,0 +1,113 @@
+//! Text helpers every layer may use: control characters made visible, sizes for people, how
+//! reports name a path, and percent-encoding for URLs and URIs.
+
+use std::path::Path;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// How reports name a walked path: relative to the scan root when there is one directory root
+/// (so reports are the same wherever the tree is checked out), else as given; never with `./`.
+pub fn display_path(path: &Path, root: Option<&Path>) -> String {
+    let shown = root
+        .and_then(|root| path.strip_prefix(root).ok())
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or(path);
+    let shown = shown.strip_prefix(".").unwrap_or(shown);
+    shown.to_string_lossy().into_owned()
+}
+
+/// Hostile file names must not move the cursor or fake output lines.
+pub fn escape_control(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// A path as a POSIX shell word, for commands we tell people to run (`git rm --cached 'my .env'`);
+/// control characters are escaped too, so a hostile name cannot fake output lines.
+pub fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/@%+=:,-".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        escape_control(&format!("'{}'", text.replace('\'', "'\\''")))
+    }
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Bytes kept as they are in a URL component: RFC 3986 unreserved characters.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// In a path, `/` separates components and stays.
+const PATH: &AsciiSet = &COMPONENT.remove(b'/');
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (one URL component: an id, a
+/// cursor).
+pub fn percent_encode(text: &str) -> String {
+    utf8_percent_encode(text, COMPONENT).to_string()
+}
+
+/// Percent-encodes a relative or absolute path for a URI, keeping its `/` separators.
+pub fn percent_encode_path(path: &str) -> String {
+    utf8_percent_encode(path, PATH).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quote_leaves_plain_paths_and_quotes_the_rest() {
+        assert_eq!(shell_quote("config/.env"), "config/.env");
+        assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
+        assert_eq!(shell_quote("it's.env"), "'it'\\''s.env'");
+        assert_eq!(shell_quote("a\nb"), "'a\\nb'");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+    }
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_and_path_separators() {
+        assert_eq!(percent_encode("key_1-a.b~c"), "key_1-a.b~c");
+        assert_eq!(percent_encode("a/b?c"), "a%2Fb%3Fc");
+        assert_eq!(
+            percent_encode_path("dir a/\u{e9}.txt"),
+            "dir%20a/%C3%A9.txt"
+        );
+    }
+}

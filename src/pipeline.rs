@@ -1,0 +1,355 @@
+//! One run of each mode, from typed settings to the finished report: load what the scan needs
+//! (config, rules, suppressions), let the source enumerate and scan, collect once, and build the
+//! report. The command line calls these and renders; it holds none of this logic.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use git2::Repository;
+use indicatif::ProgressBar;
+
+use crate::config::{ConfigFile, ScanSettings};
+use crate::findings::build::build_report;
+use crate::findings::collect::Collector;
+use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
+use crate::findings::{FindingKind, Report};
+use crate::lints::{ENV_FILE_STAGED, LINT_RULES, staged_env_file};
+use crate::model::ScanStats;
+use crate::scanner::Scanner;
+use crate::sources::env_walk::{self, EnvLintContext};
+use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
+use crate::sources::progress::Progress;
+use crate::sources::staged::scan_staged;
+use crate::sources::tree::{count_files, scan_tree};
+
+/// Everything a scanning command loads before it reads a file.
+pub struct Prepared {
+    pub settings: ScanSettings,
+    pub scanner: Scanner,
+    pub suppressions: Suppressions,
+    /// Set when the config file tried to set the API URL (ignored): said even with `-q`.
+    pub config_warning: Option<String>,
+    /// What was loaded from where, for `--verbose` (empty unless `settings.explain`).
+    pub notes: Vec<String>,
+}
+
+impl Prepared {
+    /// Starts a run's counters with the notes about what this run loaded.
+    fn new_stats(&self) -> ScanStats {
+        let stats = ScanStats::default();
+        for note in &self.notes {
+            stats.note(note.clone());
+        }
+        stats
+    }
+}
+
+/// Loads config (`config_file`, else `.tuskguard.toml` at `root`), rules, ignore file and
+/// baseline, relative to `root`.
+pub fn prepare(
+    settings: ScanSettings,
+    config_file: Option<&Path>,
+    root: &Path,
+) -> Result<Prepared> {
+    let config_root = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(Path::new("."))
+    };
+    let (config, config_path) = ConfigFile::load(config_file, config_root)?;
+    let config_warning = config_path
+        .as_deref()
+        .and_then(|path| config.ignored_api_settings(path));
+    let scanner = Scanner::new(&config, config_root)?;
+    let mut suppressions = Suppressions::default();
+    let ignore_path = config_root.join(IGNORE_FILE_NAME);
+    if ignore_path.is_file() {
+        suppressions.ignored = load_ignore_file(&ignore_path)?;
+    }
+    if let Some(baseline) = &settings.baseline {
+        suppressions.baseline = Baseline::load(baseline)?;
+    }
+    let notes = if settings.explain {
+        let loaded = Loaded {
+            config_root,
+            config_path: config_path.as_deref(),
+            config: &config,
+            ignore_path: &ignore_path,
+        };
+        explain(&loaded, &settings, &scanner, &suppressions)
+    } else {
+        Vec::new()
+    };
+    Ok(Prepared {
+        settings,
+        scanner,
+        suppressions,
+        config_warning,
+        notes,
+    })
+}
+
+/// Where `prepare` looked, for `explain`.
+struct Loaded<'a> {
+    config_root: &'a Path,
+    config_path: Option<&'a Path>,
+    config: &'a ConfigFile,
+    ignore_path: &'a Path,
+}
+
+/// `--verbose`: which config, ignore file and baseline were used, which rules are on or off, and
+/// what the ignore files and limits do.
+fn explain(
+    loaded: &Loaded,
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    suppressions: &Suppressions,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    notes.push(match loaded.config_path {
+        Some(path) => format!("config: {}", path.display()),
+        None => format!(
+            "config: none (no {} in {}; --config FILE names one)",
+            crate::config::DEFAULT_CONFIG_FILE,
+            loaded.config_root.display()
+        ),
+    });
+    notes.push(if loaded.ignore_path.is_file() {
+        format!(
+            "{IGNORE_FILE_NAME}: {} ({} fingerprints)",
+            loaded.ignore_path.display(),
+            suppressions.ignored.len()
+        )
+    } else {
+        format!(
+            "{IGNORE_FILE_NAME}: none at {}",
+            loaded.ignore_path.display()
+        )
+    });
+    notes.push(match &settings.baseline {
+        Some(path) => format!(
+            "baseline: {} ({} fingerprints)",
+            path.display(),
+            suppressions.baseline.len()
+        ),
+        None => "baseline: none (--baseline FILE reports only findings not in it)".to_owned(),
+    });
+    let rules: Vec<&str> = scanner
+        .engine()
+        .rules()
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    notes.push(format!("secret rules on: {}", rules.join(", ")));
+    let (lints_on, lints_off): (Vec<&str>, Vec<&str>) = LINT_RULES
+        .iter()
+        .map(|lint| lint.id)
+        .partition(|id| scanner.lint_enabled(id));
+    notes.push(format!("lints on: {}", lints_on.join(", ")));
+    if !loaded.config.disabled_rules.is_empty() {
+        notes.push(format!(
+            "rules off (disabled_rules in the config): {}",
+            loaded.config.disabled_rules.join(", ")
+        ));
+    } else if !lints_off.is_empty() {
+        notes.push(format!("lints off: {}", lints_off.join(", ")));
+    }
+    if !loaded.config.allowlist.paths.is_empty() {
+        notes.push(format!(
+            "allow-listed paths (config): {}",
+            loaded.config.allowlist.paths.join(", ")
+        ));
+    }
+    notes.push(format!(
+        "limits: files over {} are skipped (--max-file-size); {} worker threads",
+        crate::model::text::human_bytes(settings.max_file_size),
+        settings.threads
+    ));
+    notes
+}
+
+/// Scans directories or files (`roots`, the first one naming the report) into a report.
+pub fn scan_paths(
+    roots: &[PathBuf],
+    prepared: &Prepared,
+    started: Instant,
+    show_secrets: bool,
+    progress: &Progress,
+) -> Report {
+    let stats = prepared.new_stats();
+    let env_context = EnvLintContext {
+        scanner: &prepared.scanner,
+        stats: &stats,
+        scan_root: &roots[0],
+        relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
+    };
+    // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
+    // must see those to tell ignored from committed); it runs beside the walk, not after it.
+    let (mut collector, env_findings) = std::thread::scope(|scope| {
+        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
+        let collector = scan_tree(
+            roots,
+            &prepared.settings,
+            &prepared.scanner,
+            &stats,
+            progress,
+        );
+        let env_findings = env.join().unwrap_or_else(|_| {
+            stats.warn(
+                "the env-file lint stopped on an internal error; env files were not checked".into(),
+            );
+            Vec::new()
+        });
+        (collector, env_findings)
+    });
+    collector.extend(env_findings);
+    if prepared.settings.explain {
+        // Only the tree walk reads ignore files (the index and history are what git holds).
+        stats.note(if prepared.settings.respect_ignore {
+            let hidden = count_files(roots, false).saturating_sub(count_files(roots, true));
+            format!(
+                "ignore files (.gitignore and parents, .git/info/exclude, git's global excludes) \
+                 hid {hidden} files, not scanned; --no-ignore scans them"
+            )
+        } else {
+            "ignore files: not honoured (--no-ignore)".to_owned()
+        });
+    }
+    build_report(
+        "scan",
+        &roots[0],
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    )
+}
+
+/// Scans what the next commit adds (or the staged content of `paths`) into a report.
+pub fn scan_index(
+    repo: &Repository,
+    root: &Path,
+    paths: &[PathBuf],
+    prepared: &Prepared,
+    started: Instant,
+    show_secrets: bool,
+) -> Result<Report> {
+    let stats = prepared.new_stats();
+    let scan = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
+    let mut collector = Collector::new();
+    // The path lint runs here, on what the source listed: the source knows no lint rules.
+    if prepared.scanner.lint_enabled(ENV_FILE_STAGED) {
+        collector.extend(scan.paths.iter().filter_map(|path| staged_env_file(path)));
+    }
+    collector.extend(scan.occurrences);
+    Ok(build_report(
+        "scan --staged",
+        root,
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    ))
+}
+
+/// Audits the history of `repo` (named `target` in the report) into a report whose findings say
+/// where each key came from.
+pub fn audit_history(
+    repo: &Repository,
+    target: &Path,
+    scope: &HistoryScope,
+    prepared: &Prepared,
+    started: Instant,
+    show_secrets: bool,
+    progress: &ProgressBar,
+) -> Result<Report> {
+    let stats = prepared.new_stats();
+    let scan = scan_history(
+        repo,
+        scope,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+        progress,
+    );
+    progress.finish_and_clear();
+    let mut scan = scan?;
+    drop_past_scope_requests(&mut scan, &stats);
+    keep_included_paths(&mut scan, scope, &stats);
+    if let Some(cut) = &scan.cut {
+        stats.warn(cut.describe());
+    }
+    let mut collector = Collector::new();
+    collector.extend(scan.occurrences);
+    let mut report = build_report(
+        "history",
+        target,
+        collector,
+        &stats,
+        &prepared.suppressions,
+        started,
+        show_secrets,
+    );
+    report.summary.commits_scanned = Some(scan.commits_scanned);
+    report.summary.history_cut = scan.cut.take();
+    for finding in &mut report.findings {
+        finding.history = scan.history.get(&finding.fingerprint).cloned();
+    }
+    Ok(report)
+}
+
+/// `--include-path`: locations outside the paths are dropped, and a finding with none left is
+/// counted and said (it exists, only outside what was asked for).
+fn keep_included_paths(scan: &mut HistoryScan, scope: &HistoryScope, stats: &ScanStats) {
+    if scope.include_paths.is_empty() {
+        return;
+    }
+    let mut outside = HashSet::new();
+    let mut inside = HashSet::new();
+    scan.occurrences.retain(|occurrence| {
+        let keep = scope.includes(&occurrence.location.path);
+        let fingerprint = occurrence.fingerprint.as_str().to_owned();
+        if keep {
+            inside.insert(fingerprint);
+        } else {
+            outside.insert(fingerprint);
+        }
+        keep
+    });
+    let elsewhere = outside.difference(&inside).count();
+    if elsewhere > 0 {
+        stats.warn(format!(
+            "{elsewhere} finding(s) lie only outside --include-path {} and are not reported",
+            scope.include_paths.join(", ")
+        ));
+    }
+}
+
+/// The audit is about what leaked. A key-creation request that is gone from HEAD leaks nothing and
+/// no longer creates keys, so only requests still at HEAD are reported (with the commit that
+/// introduced them, which is what a diff-mode CI run needs); the rest are counted and said.
+fn drop_past_scope_requests(scan: &mut HistoryScan, stats: &ScanStats) {
+    let mut gone = HashSet::new();
+    scan.occurrences.retain(|occurrence| {
+        let past = occurrence.kind == FindingKind::BroadScope
+            && scan
+                .history
+                .get(occurrence.fingerprint.as_str())
+                .is_some_and(|info| !info.present_at_head);
+        if past {
+            gone.insert(occurrence.fingerprint.as_str().to_owned());
+        }
+        !past
+    });
+    if !gone.is_empty() {
+        stats.warn(format!(
+            "{} over-broad key-creation request(s) exist only in past commits and are not reported \
+             (they are no longer in the code; `tuskguard scan` lints what is there now)",
+            gone.len()
+        ));
+    }
+}
