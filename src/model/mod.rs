@@ -6,6 +6,7 @@
 mod fingerprint;
 mod occurrence;
 mod redact;
+mod scrub;
 mod stats;
 pub mod text;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use fingerprint::Fingerprint;
 pub use occurrence::{CommitRef, Location, Occurrence};
 pub use redact::{SecretValue, redact};
+pub use scrub::Scrubber;
 pub use stats::{HistoryCut, SHALLOW_CLONE, ScanStats, SkipReason, Summary, SuppressedCounts};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -23,6 +23,17 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Every reason, so that reports can show each one, counted or not.
+    pub const ALL: [SkipReason; 7] = [
+        SkipReason::TooLarge,
+        SkipReason::Unreadable,
+        SkipReason::SymlinkLoop,
+        SkipReason::NotAFile,
+        SkipReason::LfsPointer,
+        SkipReason::CorruptObject,
+        SkipReason::ConfigAllowed,
+    ];
+
     /// Reads after a count of any size ("1 unreadable", "60 under a config allow-listed path").
     pub fn describe(self) -> &'static str {
         match self {
@@ -63,6 +74,9 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub duration_ms: u64,
+    /// What the run loaded and left out, for `--verbose` (people only; not in any report).
+    #[serde(skip)]
+    pub notes: Vec<String>,
     /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits_scanned: Option<u64>,
@@ -147,6 +161,7 @@ pub struct ScanStats {
     pub config_suppressed: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
     warnings: Mutex<(Vec<String>, u64)>,
+    notes: Mutex<Vec<String>>,
 }
 
 impl ScanStats {
@@ -172,6 +187,11 @@ impl ScanStats {
         }
     }
 
+    /// Something `--verbose` says about the run (what was loaded, what was left out and why).
+    pub fn note(&self, message: String) {
+        lock(&self.notes).push(message);
+    }
+
     pub fn suppressed(&self, inline: u64, config: u64) {
         self.inline_suppressed.fetch_add(inline, Ordering::Relaxed);
         self.config_suppressed.fetch_add(config, Ordering::Relaxed);
@@ -184,6 +204,7 @@ impl ScanStats {
         summary.skipped = lock(&self.skipped).clone();
         summary.suppressed.inline += self.inline_suppressed.load(Ordering::Relaxed);
         summary.suppressed.config += self.config_suppressed.load(Ordering::Relaxed);
+        summary.notes = lock(&self.notes).clone();
         let warnings = lock(&self.warnings);
         summary.warnings = warnings.0.clone();
         summary.warnings.sort();

@@ -1,6 +1,7 @@
 //! Reports: one module per format. Each takes the finished `Report` and writes it; none of them
 //! decides what is a finding.
 
+pub mod blocked;
 #[cfg(test)]
 mod fixtures;
 pub mod github;

@@ -17,6 +17,35 @@ use crate::findings::{Occurrence, SkipReason};
 pub use crate::model::text::display_path;
 use crate::scanner::Scanner;
 
+/// The walk every tree scan makes: hidden files included, `.git` never, symlinks not followed,
+/// and git's ignore files honoured unless `respect_ignore` is false (`--no-ignore`).
+fn walk_builder(roots: &[PathBuf], respect_ignore: bool) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(&roots[0]);
+    for root in &roots[1..] {
+        builder.add(root);
+    }
+    builder
+        .hidden(false)
+        .ignore(false)
+        .parents(respect_ignore)
+        .git_ignore(respect_ignore)
+        .git_global(respect_ignore)
+        .git_exclude(respect_ignore)
+        .follow_links(false)
+        .filter_entry(|entry| entry.file_name() != ".git");
+    builder
+}
+
+/// How many non-directory entries the scan walk meets (for `--verbose`: the difference with and
+/// without ignore files is what they hid).
+pub fn count_files(roots: &[PathBuf], respect_ignore: bool) -> u64 {
+    walk_builder(roots, respect_ignore)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|t| !t.is_dir()))
+        .count() as u64
+}
+
 /// Walks `roots` in parallel and collects every occurrence.
 pub fn scan_tree(
     roots: &[PathBuf],
@@ -26,23 +55,11 @@ pub fn scan_tree(
     progress: &Progress,
 ) -> Collector {
     let started = Instant::now();
-    let mut builder = WalkBuilder::new(&roots[0]);
-    for root in &roots[1..] {
-        builder.add(root);
-    }
     let scan_root = roots[0].clone();
     let relative_root = (roots.len() == 1 && roots[0].is_dir()).then(|| roots[0].clone());
-    builder
-        .hidden(false)
-        .ignore(false)
-        .parents(settings.respect_ignore)
-        .git_ignore(settings.respect_ignore)
-        .git_global(settings.respect_ignore)
-        .git_exclude(settings.respect_ignore)
-        .follow_links(false)
+    let walker = walk_builder(roots, settings.respect_ignore)
         .threads(settings.threads)
-        .filter_entry(|entry| entry.file_name() != ".git");
-    let walker = builder.build_parallel();
+        .build_parallel();
 
     let walk = TreeWalk {
         scan_root: &scan_root,

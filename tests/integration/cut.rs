@@ -286,3 +286,28 @@ fn a_range_does_not_blame_a_merged_branch_for_a_key_older_than_the_range() {
     let text = report.to_string();
     assert!(!text.contains(&old_key) && !text.contains(&new_key));
 }
+
+#[test]
+fn history_sarif_from_a_subdirectory_is_rooted_at_the_repository() {
+    let (dir, key, _) = repo_with_old_key();
+    let sub = dir.path().join("app");
+    std::fs::create_dir_all(&sub).unwrap();
+    let output = tuskguard()
+        .current_dir(&sub)
+        .args(["history", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap();
+    let repo_root = format!("{}/", dir.path().canonicalize().unwrap().display());
+    assert_eq!(root, format!("file://{repo_root}"), "{run:#}");
+    assert_eq!(
+        run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "conf.py"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(&key));
+}

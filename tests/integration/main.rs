@@ -2,9 +2,12 @@
 //! so the repository scans itself clean.
 
 mod action;
+mod action_truth;
 mod api;
 mod cut;
+mod everyday;
 mod fake_tusky;
+mod help;
 mod helpers;
 mod history;
 mod lints;
@@ -13,3 +16,4 @@ mod scan;
 mod staged;
 #[path = "../../src/test_support.rs"]
 mod test_support;
+mod trust;

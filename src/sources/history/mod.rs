@@ -41,6 +41,25 @@ pub struct HistoryScope {
     pub branch: Option<String>,
     /// At most this many commits (the newest ones).
     pub max_count: Option<usize>,
+    /// Only findings in files under these paths (relative to the repository root) are reported;
+    /// every blob is still read, so attribution is the same as in a full report.
+    pub include_paths: Vec<String>,
+}
+
+impl HistoryScope {
+    /// Whether a repository-relative path lies under one of `include_paths` (or none is set).
+    pub fn includes(&self, path: &str) -> bool {
+        self.include_paths.is_empty()
+            || self.include_paths.iter().any(|prefix| {
+                let prefix = prefix.trim_start_matches("./").trim_end_matches('/');
+                prefix.is_empty()
+                    || prefix == "."
+                    || path == prefix
+                    || path
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
 }
 
 impl HistoryScope {
