@@ -2,6 +2,7 @@
 //! so the repository scans itself clean.
 
 mod action;
+mod action_install;
 mod action_truth;
 mod api;
 mod cut;
