@@ -91,6 +91,8 @@ pub struct ScanSettings {
     pub threads: usize,
     pub respect_ignore: bool,
     pub baseline: Option<PathBuf>,
+    /// `--verbose`: say what the run loaded and what ignore rules hid (costs one more walk).
+    pub explain: bool,
 }
 
 #[cfg(test)]

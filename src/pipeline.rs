@@ -15,14 +15,14 @@ use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{FindingKind, Report};
-use crate::lints::env_ignore::{self, EnvLintContext};
-use crate::lints::{ENV_FILE_STAGED, staged_env_file};
+use crate::lints::{ENV_FILE_STAGED, LINT_RULES, staged_env_file};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
+use crate::sources::env_walk::{self, EnvLintContext};
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::Progress;
 use crate::sources::staged::scan_staged;
-use crate::sources::tree::scan_tree;
+use crate::sources::tree::{count_files, scan_tree};
 
 /// Everything a scanning command loads before it reads a file.
 pub struct Prepared {
@@ -31,6 +31,19 @@ pub struct Prepared {
     pub suppressions: Suppressions,
     /// Set when the config file tried to set the API URL (ignored): said even with `-q`.
     pub config_warning: Option<String>,
+    /// What was loaded from where, for `--verbose` (empty unless `settings.explain`).
+    pub notes: Vec<String>,
+}
+
+impl Prepared {
+    /// Starts a run's counters with the notes about what this run loaded.
+    fn new_stats(&self) -> ScanStats {
+        let stats = ScanStats::default();
+        for note in &self.notes {
+            stats.note(note.clone());
+        }
+        stats
+    }
 }
 
 /// Loads config (`config_file`, else `.tuskguard.toml` at `root`), rules, ignore file and
@@ -58,12 +71,103 @@ pub fn prepare(
     if let Some(baseline) = &settings.baseline {
         suppressions.baseline = Baseline::load(baseline)?;
     }
+    let notes = if settings.explain {
+        let loaded = Loaded {
+            config_root,
+            config_path: config_path.as_deref(),
+            config: &config,
+            ignore_path: &ignore_path,
+        };
+        explain(&loaded, &settings, &scanner, &suppressions)
+    } else {
+        Vec::new()
+    };
     Ok(Prepared {
         settings,
         scanner,
         suppressions,
         config_warning,
+        notes,
     })
+}
+
+/// Where `prepare` looked, for `explain`.
+struct Loaded<'a> {
+    config_root: &'a Path,
+    config_path: Option<&'a Path>,
+    config: &'a ConfigFile,
+    ignore_path: &'a Path,
+}
+
+/// `--verbose`: which config, ignore file and baseline were used, which rules are on or off, and
+/// what the ignore files and limits do.
+fn explain(
+    loaded: &Loaded,
+    settings: &ScanSettings,
+    scanner: &Scanner,
+    suppressions: &Suppressions,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    notes.push(match loaded.config_path {
+        Some(path) => format!("config: {}", path.display()),
+        None => format!(
+            "config: none (no {} in {}; --config FILE names one)",
+            crate::config::DEFAULT_CONFIG_FILE,
+            loaded.config_root.display()
+        ),
+    });
+    notes.push(if loaded.ignore_path.is_file() {
+        format!(
+            "{IGNORE_FILE_NAME}: {} ({} fingerprints)",
+            loaded.ignore_path.display(),
+            suppressions.ignored.len()
+        )
+    } else {
+        format!(
+            "{IGNORE_FILE_NAME}: none at {}",
+            loaded.ignore_path.display()
+        )
+    });
+    notes.push(match &settings.baseline {
+        Some(path) => format!(
+            "baseline: {} ({} fingerprints)",
+            path.display(),
+            suppressions.baseline.len()
+        ),
+        None => "baseline: none (--baseline FILE reports only findings not in it)".to_owned(),
+    });
+    let rules: Vec<&str> = scanner
+        .engine()
+        .rules()
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    notes.push(format!("secret rules on: {}", rules.join(", ")));
+    let (lints_on, lints_off): (Vec<&str>, Vec<&str>) = LINT_RULES
+        .iter()
+        .map(|lint| lint.id)
+        .partition(|id| scanner.lint_enabled(id));
+    notes.push(format!("lints on: {}", lints_on.join(", ")));
+    if !loaded.config.disabled_rules.is_empty() {
+        notes.push(format!(
+            "rules off (disabled_rules in the config): {}",
+            loaded.config.disabled_rules.join(", ")
+        ));
+    } else if !lints_off.is_empty() {
+        notes.push(format!("lints off: {}", lints_off.join(", ")));
+    }
+    if !loaded.config.allowlist.paths.is_empty() {
+        notes.push(format!(
+            "allow-listed paths (config): {}",
+            loaded.config.allowlist.paths.join(", ")
+        ));
+    }
+    notes.push(format!(
+        "limits: files over {} are skipped (--max-file-size); {} worker threads",
+        crate::model::text::human_bytes(settings.max_file_size),
+        settings.threads
+    ));
+    notes
 }
 
 /// Scans directories or files (`roots`, the first one naming the report) into a report.
@@ -74,7 +178,7 @@ pub fn scan_paths(
     show_secrets: bool,
     progress: &Progress,
 ) -> Report {
-    let stats = ScanStats::default();
+    let stats = prepared.new_stats();
     let env_context = EnvLintContext {
         scanner: &prepared.scanner,
         stats: &stats,
@@ -84,7 +188,7 @@ pub fn scan_paths(
     // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
     // must see those to tell ignored from committed); it runs beside the walk, not after it.
     let (mut collector, env_findings) = std::thread::scope(|scope| {
-        let env = scope.spawn(|| env_ignore::check_roots(roots, &env_context));
+        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
         let collector = scan_tree(
             roots,
             &prepared.settings,
@@ -101,6 +205,18 @@ pub fn scan_paths(
         (collector, env_findings)
     });
     collector.extend(env_findings);
+    if prepared.settings.explain {
+        // Only the tree walk reads ignore files (the index and history are what git holds).
+        stats.note(if prepared.settings.respect_ignore {
+            let hidden = count_files(roots, false).saturating_sub(count_files(roots, true));
+            format!(
+                "ignore files (.gitignore and parents, .git/info/exclude, git's global excludes) \
+                 hid {hidden} files, not scanned; --no-ignore scans them"
+            )
+        } else {
+            "ignore files: not honoured (--no-ignore)".to_owned()
+        });
+    }
     build_report(
         "scan",
         &roots[0],
@@ -121,7 +237,7 @@ pub fn scan_index(
     started: Instant,
     show_secrets: bool,
 ) -> Result<Report> {
-    let stats = ScanStats::default();
+    let stats = prepared.new_stats();
     let scan = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
     let mut collector = Collector::new();
     // The path lint runs here, on what the source listed: the source knows no lint rules.
@@ -151,7 +267,7 @@ pub fn audit_history(
     show_secrets: bool,
     progress: &ProgressBar,
 ) -> Result<Report> {
-    let stats = ScanStats::default();
+    let stats = prepared.new_stats();
     let scan = scan_history(
         repo,
         scope,
@@ -163,6 +279,10 @@ pub fn audit_history(
     progress.finish_and_clear();
     let mut scan = scan?;
     drop_past_scope_requests(&mut scan, &stats);
+    keep_included_paths(&mut scan, scope, &stats);
+    if let Some(cut) = &scan.cut {
+        stats.warn(cut.describe());
+    }
     let mut collector = Collector::new();
     collector.extend(scan.occurrences);
     let mut report = build_report(
@@ -175,10 +295,38 @@ pub fn audit_history(
         show_secrets,
     );
     report.summary.commits_scanned = Some(scan.commits_scanned);
+    report.summary.history_cut = scan.cut.take();
     for finding in &mut report.findings {
         finding.history = scan.history.get(&finding.fingerprint).cloned();
     }
     Ok(report)
+}
+
+/// `--include-path`: locations outside the paths are dropped, and a finding with none left is
+/// counted and said (it exists, only outside what was asked for).
+fn keep_included_paths(scan: &mut HistoryScan, scope: &HistoryScope, stats: &ScanStats) {
+    if scope.include_paths.is_empty() {
+        return;
+    }
+    let mut outside = HashSet::new();
+    let mut inside = HashSet::new();
+    scan.occurrences.retain(|occurrence| {
+        let keep = scope.includes(&occurrence.location.path);
+        let fingerprint = occurrence.fingerprint.as_str().to_owned();
+        if keep {
+            inside.insert(fingerprint);
+        } else {
+            outside.insert(fingerprint);
+        }
+        keep
+    });
+    let elsewhere = outside.difference(&inside).count();
+    if elsewhere > 0 {
+        stats.warn(format!(
+            "{elsewhere} finding(s) lie only outside --include-path {} and are not reported",
+            scope.include_paths.join(", ")
+        ));
+    }
 }
 
 /// The audit is about what leaked. A key-creation request that is gone from HEAD leaks nothing and

@@ -10,7 +10,7 @@ use regex::Regex;
 use crate::config::ConfigFile;
 use crate::engine::Engine;
 use crate::engine::rules::load_rules;
-use crate::lints::env_ignore::EnvLintScanner;
+use crate::lints::env_verdict::EnvLintScanner;
 use crate::lints::{broad_scope, is_lint_rule};
 use crate::model::{FindingKind, Fingerprint, Location, Occurrence, SecretValue};
 

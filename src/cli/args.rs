@@ -16,7 +16,8 @@ pub use crate::reports::Format;
     name = "tuskguard",
     version,
     about = "Keeps Tusky API keys out of git: scans trees, staged changes and history",
-    propagate_version = true
+    propagate_version = true,
+    after_help = super::examples::TOP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -38,18 +39,25 @@ pub struct GlobalArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Scan a working tree or any directory (default: .), or with --staged what the next commit adds.
+    #[command(after_help = super::examples::SCAN)]
     Scan(ScanArgs),
     /// Scan every blob reachable from every ref, once, and say which commit introduced each key.
+    #[command(after_help = super::examples::HISTORY)]
     History(HistoryArgs),
     /// Check the keys of a JSON report (or - for stdin) against the Tusky API.
+    #[command(after_help = super::examples::VERIFY)]
     Verify(VerifyArgs),
     /// Revoke the live keys of a JSON report through the Tusky API (dry run unless --yes).
+    #[command(after_help = super::examples::REVOKE)]
     Revoke(RevokeArgs),
     /// Write the current findings as a baseline file.
+    #[command(after_help = super::examples::BASELINE)]
     Baseline(BaselineArgs),
     /// Show or check the built-in and custom rules.
+    #[command(after_help = super::examples::RULES)]
     Rules(RulesArgs),
-    /// Install a git pre-commit hook that runs `tuskguard scan --staged`.
+    /// Install (or remove) a git pre-commit hook that runs `tuskguard scan --staged`.
+    #[command(after_help = super::examples::INSTALL_HOOK)]
     InstallHook(InstallHookArgs),
 }
 
@@ -140,6 +148,10 @@ pub struct ApiOptions {
     /// Append-only log of revocations (default: $XDG_STATE_HOME/tuskguard/audit.jsonl).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// With revoke: also revoke TUSKY_ADMIN_API_KEY when it leaked, last, after every other key
+    /// (without this flag it is kept, so the run can still revoke the others).
+    #[arg(long)]
+    pub revoke_admin_key: bool,
     /// Proxy for API calls (proxy environment variables are ignored: a proxy sees every key).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
@@ -165,6 +177,8 @@ pub struct ScanArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+// History reads git objects, never the file system, so ignore files play no part in it.
+#[command(mut_arg("no_ignore", |arg| arg.hide(true)))]
 pub struct HistoryArgs {
     /// Repository to audit (default: the one containing the current directory).
     pub repo: Option<PathBuf>,
@@ -177,6 +191,21 @@ pub struct HistoryArgs {
     /// At most N commits.
     #[arg(long, value_name = "N")]
     pub max_count: Option<usize>,
+    /// Accept a partial audit: git objects that cannot be read (a damaged repository) are still
+    /// reported, but the exit code is decided by the findings alone instead of being 2.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// Report only findings in files under PATH (relative to the repository root; repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub include_path: Vec<String>,
+    /// Audit exactly the commits a `git push` sends: reads the pre-push hook's stdin lines (or the
+    /// pre-commit framework's PRE_COMMIT_* variables). See `install-hook --pre-push`.
+    #[arg(long, conflicts_with_all = ["since", "branch", "max_count"])]
+    pub pre_push: bool,
+    /// With --pre-push: the remote pushed to (git passes it to the hook as $1); its
+    /// remote-tracking refs are what it already has.
+    #[arg(long, value_name = "NAME", requires = "pre_push")]
+    pub remote: Option<String>,
     #[command(flatten)]
     pub scan: ScanOptions,
     #[command(flatten)]
@@ -207,6 +236,19 @@ pub struct RevokeArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+// A baseline records every finding, offline: an older baseline and the API options play no part.
+#[command(
+    mut_arg("baseline", |arg| arg.hide(true)),
+    mut_arg("verify", |arg| arg.hide(true)),
+    mut_arg("api_url", |arg| arg.hide(true)),
+    mut_arg("timeout", |arg| arg.hide(true)),
+    mut_arg("time_budget", |arg| arg.hide(true)),
+    mut_arg("concurrency", |arg| arg.hide(true)),
+    mut_arg("access_map", |arg| arg.hide(true)),
+    mut_arg("audit_log", |arg| arg.hide(true)),
+    mut_arg("revoke_admin_key", |arg| arg.hide(true)),
+    mut_arg("proxy", |arg| arg.hide(true))
+)]
 pub struct BaselineArgs {
     /// Directory to scan (default: .).
     pub path: Option<PathBuf>,
@@ -229,16 +271,37 @@ pub struct RulesArgs {
 #[derive(Subcommand, Debug, Clone)]
 pub enum RulesAction {
     /// List built-in and custom rules.
-    List,
+    List {
+        /// Output format (json: one object with `rules` and `lints`, for scripts).
+        #[arg(long, value_enum, default_value = "text")]
+        format: RulesFormat,
+    },
     /// Run every rule's examples and negative examples.
     Check,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct InstallHookArgs {
     /// Repository (default: the one containing the current directory).
     pub repo: Option<PathBuf>,
-    /// Replace an existing hook that tuskguard did not write.
-    #[arg(long)]
+    /// Replace an existing hook that tuskguard did not write (kept as pre-commit.tuskguard-backup).
+    #[arg(long, conflicts_with_all = ["chain", "uninstall"])]
     pub force: bool,
+    /// Keep an existing hook that tuskguard did not write: it runs first, then tuskguard; the
+    /// commit is blocked if either fails.
+    #[arg(long, conflicts_with = "uninstall")]
+    pub chain: bool,
+    /// Remove the hook tuskguard wrote, and put back the hook it chained or replaced.
+    #[arg(long)]
+    pub uninstall: bool,
+    /// Install (or with --uninstall remove) a pre-push hook instead: every `git push` audits
+    /// exactly the commits it sends (`tuskguard history --pre-push`), offline.
+    #[arg(long)]
+    pub pre_push: bool,
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use super::args::{BaselineArgs, GlobalArgs};
 use super::output::ExitStatus;
@@ -14,11 +14,31 @@ pub const DEFAULT_BASELINE_FILE: &str = ".tuskguard-baseline.json";
 
 pub fn run(global: &GlobalArgs, args: &BaselineArgs) -> Result<ExitStatus> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.exists() {
+        bail!(
+            "{}: no such directory (baseline scans a directory: pass one that exists)",
+            root.display()
+        );
+    }
+    if !root.is_dir() && args.output.is_none() {
+        bail!(
+            "{} is a file: baseline scans a directory and writes {DEFAULT_BASELINE_FILE} in it. \
+             Pass a directory, or name the baseline file with -o FILE",
+            root.display()
+        );
+    }
     let mut options = args.scan.clone();
     // A baseline records everything that is there now, so an older baseline must not hide it.
     options.baseline = None;
     let progress = Progress::new(!global.quiet, "scanning");
-    let report = scan_paths(std::slice::from_ref(&root), &options, false, &progress)?;
+    let report = scan_paths(
+        global,
+        std::slice::from_ref(&root),
+        &options,
+        false,
+        &progress,
+    )?;
+    super::scan::explain(global, &report);
     let baseline = Baseline::from_findings(&report.findings);
     let target = args
         .output

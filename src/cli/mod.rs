@@ -3,9 +3,11 @@
 
 mod args;
 mod baseline;
+mod examples;
 mod history;
 mod install_hook;
 mod output;
+mod pre_push;
 mod rules;
 mod scan;
 mod staged;
@@ -47,8 +49,40 @@ pub fn run() -> i32 {
         Ok(status) => status.code(),
         Err(err) if output::is_broken_pipe(&err) => ExitStatus::Clean.code(),
         Err(err) => {
-            let _ = writeln!(io::stderr(), "tuskguard: error: {err:#}");
+            let _ = writeln!(io::stderr(), "tuskguard: error: {}", describe(&err));
             ExitStatus::Error.code()
         }
+    }
+}
+
+/// The error and its causes, `: `-separated like `{:#}`, but libgit2 errors give only their
+/// message: `class=Repository (6); code=NotFound (-3)` helps nobody who reads it.
+fn describe(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|cause| match cause.downcast_ref::<git2::Error>() {
+            Some(git) => git.message().to_owned(),
+            None => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libgit2_class_and_code_are_left_out_of_errors() {
+        let git = git2::Error::new(
+            git2::ErrorCode::NotFound,
+            git2::ErrorClass::Repository,
+            "could not find repository at 'x'",
+        );
+        assert!(git.to_string().contains("class="), "{git}");
+        let err = anyhow::Error::new(git).context("x: not a git repository");
+        assert_eq!(
+            describe(&err),
+            "x: not a git repository: could not find repository at 'x'"
+        );
     }
 }

@@ -36,7 +36,8 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Whether text output to stdout should be coloured: `--color`, then `NO_COLOR`, then a TTY check.
+/// Whether text output to stdout should be coloured: `--color`, then `NO_COLOR`, then
+/// `TERM=dumb` (a terminal that cannot show colour, like ripgrep), then a TTY check.
 pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
@@ -44,6 +45,7 @@ pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
         ColorChoice::Auto => {
             !to_file
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && !crate::sources::progress::dumb_terminal()
                 && io::stdout().is_terminal()
         }
     }

@@ -33,14 +33,20 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         args.output.format == Format::Text && args.output.output.is_none() && !global.quiet,
         "scanning",
     );
-    let mut report = scan_paths(&roots, &args.scan, args.output.show_secrets, &progress)?;
+    let mut report = scan_paths(
+        global,
+        &roots,
+        &args.scan,
+        args.output.show_secrets,
+        &progress,
+    )?;
     online.run(global, &mut report)?;
     emit(global, &report, &args.output)
 }
 
 /// Turns the scan flags into settings and loads config, rules, ignore file and baseline,
 /// relative to `root`.
-pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
+pub fn prepare(global: &GlobalArgs, options: &ScanOptions, root: &Path) -> Result<Prepared> {
     let settings = ScanSettings {
         max_file_size: options.max_file_size,
         threads: options
@@ -48,6 +54,7 @@ pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         respect_ignore: !options.no_ignore,
         baseline: options.baseline.clone(),
+        explain: global.verbose,
     };
     let prepared = pipeline::prepare(settings, options.config.as_deref(), root)?;
     if let Some(warning) = &prepared.config_warning {
@@ -59,13 +66,14 @@ pub fn prepare(options: &ScanOptions, root: &Path) -> Result<Prepared> {
 
 /// Scans directories or files and returns the finished report.
 pub fn scan_paths(
+    global: &GlobalArgs,
     roots: &[PathBuf],
     options: &ScanOptions,
     show_secrets: bool,
     progress: &Progress,
 ) -> Result<Report> {
     let started = Instant::now();
-    let prepared = prepare(options, &roots[0])?;
+    let prepared = prepare(global, options, &roots[0])?;
     Ok(pipeline::scan_paths(
         roots,
         &prepared,
@@ -77,6 +85,7 @@ pub fn scan_paths(
 
 /// Writes the report and, for people, the warnings about skipped input on stderr.
 pub fn emit(global: &GlobalArgs, report: &Report, output: &OutputArgs) -> Result<ExitStatus> {
+    explain(global, report);
     if !global.quiet && !report.summary.warnings.is_empty() && !global.verbose {
         let mut stderr = std::io::stderr().lock();
         for warning in &report.summary.warnings {
@@ -88,4 +97,19 @@ pub fn emit(global: &GlobalArgs, report: &Report, output: &OutputArgs) -> Result
         }
     }
     finish_with(report, output, global.quiet, global.verbose)
+}
+
+/// `--verbose`: what the run loaded and what it left out, on stderr before the report.
+pub fn explain(global: &GlobalArgs, report: &Report) {
+    if !global.verbose || global.quiet {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    for note in &report.summary.notes {
+        let _ = writeln!(
+            stderr,
+            "tuskguard: note: {}",
+            crate::reports::text::escape_control(note)
+        );
+    }
 }

@@ -11,7 +11,7 @@ use super::output::ExitStatus;
 use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
 use crate::pipeline::scan_index;
-use crate::sources::staged::BLOCKED_COMMIT_HELP;
+use crate::reports::blocked::blocked_commit_help;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     let started = Instant::now();
@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         .map(|w| w.to_path_buf())
         .context("--staged needs a repository with a working tree (this one is bare)")?;
     let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
-    let prepared = prepare(&args.scan, &root)?;
+    let prepared = prepare(global, &args.scan, &root)?;
     let mut report = scan_index(
         &repo,
         &root,
@@ -37,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     online.run(global, &mut report)?;
     let status = emit(global, &report, &args.output)?;
     if status == ExitStatus::Findings && args.output.format == Format::Text && !global.quiet {
-        let _ = writeln!(std::io::stderr(), "{BLOCKED_COMMIT_HELP}");
+        let _ = writeln!(std::io::stderr(), "{}", blocked_commit_help(&report));
     }
     Ok(status)
 }

@@ -54,7 +54,11 @@ pub fn run_revoke(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitStatus> 
     if !text && !global.quiet {
         let _ = summary.write(&mut io::stderr().lock());
     }
-    Ok(if summary.live_remaining() > 0 {
+    // Unknown is not "not live": keys that could not be checked, or a run the audit log stopped,
+    // are a runtime failure, not a clean result.
+    Ok(if summary.incomplete() {
+        ExitStatus::Error
+    } else if summary.live_remaining() > 0 {
         ExitStatus::Findings
     } else {
         ExitStatus::Clean
@@ -100,6 +104,9 @@ impl OnlineStep {
             let summary = api.revoke(report, consent, &mut confirm, &mut notifier(global.quiet))?;
             if !global.quiet {
                 let _ = summary.write(&mut io::stderr().lock());
+            }
+            if let Some(err) = summary.audit_error {
+                bail!("the audit log could not be written ({err}): revocation stopped");
             }
         }
         Ok(())
@@ -149,6 +156,7 @@ fn api_run(api: &ApiOptions) -> Result<ApiRun> {
         },
         audit_log: api.audit_log.clone(),
         admin_key,
+        revoke_in_use: api.revoke_admin_key,
     })
 }
 

@@ -73,6 +73,9 @@ pub enum RevocationOutcome {
     Unresolved,
     /// The DELETE was refused or had no answer.
     Failed,
+    /// The key is the credential this run uses (`TUSKY_ADMIN_API_KEY`): not revoked without
+    /// `--revoke-admin-key`.
+    KeptInUse,
 }
 
 impl RevocationOutcome {
@@ -83,6 +86,7 @@ impl RevocationOutcome {
             RevocationOutcome::NotConfirmed => "not-confirmed",
             RevocationOutcome::Unresolved => "unresolved",
             RevocationOutcome::Failed => "failed",
+            RevocationOutcome::KeptInUse => "kept-in-use",
         }
     }
 }

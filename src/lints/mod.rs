@@ -5,8 +5,8 @@
 
 pub mod broad_scope;
 pub mod env_files;
-pub mod env_ignore;
-mod gitignore_plain;
+pub mod env_verdict;
+pub mod gitignore_plain;
 pub mod scopes;
 mod text;
 
@@ -110,9 +110,11 @@ pub fn staged_env_file(path: &str) -> Option<Occurrence> {
             ENV_FILE_STAGED,
             path.to_owned(),
             "",
-            "unstage it (`git rm --cached <file>`) and add it to .gitignore; commit a template \
-             such as .env.example instead"
-                .to_owned(),
+            format!(
+                "unstage it (`git rm --cached {}`) and add it to .gitignore; commit a template \
+                 such as .env.example instead",
+                crate::model::text::shell_quote(path)
+            ),
             None,
         )
     })

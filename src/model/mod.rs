@@ -6,6 +6,7 @@
 mod fingerprint;
 mod occurrence;
 mod redact;
+mod scrub;
 mod stats;
 pub mod text;
 
@@ -17,7 +18,10 @@ use serde::{Deserialize, Serialize};
 pub use fingerprint::Fingerprint;
 pub use occurrence::{CommitRef, Location, Occurrence};
 pub use redact::{SecretValue, redact};
-pub use stats::{ScanStats, SkipReason, Summary, SuppressedCounts};
+pub use scrub::Scrubber;
+pub use stats::{
+    HistoryCut, Incomplete, SHALLOW_CLONE, ScanStats, SkipReason, Summary, SuppressedCounts,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -13,6 +13,22 @@ pub struct CommitRef {
     /// RFC 3339, UTC.
     pub time: String,
     pub summary: String,
+    /// The audit was cut at this commit (shallow clone, `--max-count`): history behind it was not
+    /// read, so what it holds came in at or before it, not necessarily in it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_or_before: bool,
+}
+
+impl CommitRef {
+    /// "commit 1a2b3c4d5e6f", or "at or before commit 1a2b3c4d5e6f" at a cut.
+    pub fn describe_short(&self) -> String {
+        let short = self.id.get(..12).unwrap_or(&self.id);
+        if self.at_or_before {
+            format!("at or before commit {short}")
+        } else {
+            format!("commit {short}")
+        }
+    }
 }
 
 /// One place a finding was seen. `line` and `column` are 1-based; `column`/`end_column` count

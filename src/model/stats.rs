@@ -23,6 +23,17 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Every reason, so that reports can show each one, counted or not.
+    pub const ALL: [SkipReason; 7] = [
+        SkipReason::TooLarge,
+        SkipReason::Unreadable,
+        SkipReason::SymlinkLoop,
+        SkipReason::NotAFile,
+        SkipReason::LfsPointer,
+        SkipReason::CorruptObject,
+        SkipReason::ConfigAllowed,
+    ];
+
     /// Reads after a count of any size ("1 unreadable", "60 under a config allow-listed path").
     pub fn describe(self) -> &'static str {
         match self {
@@ -63,9 +74,92 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub duration_ms: u64,
+    /// What the run loaded and left out, for `--verbose` (people only; not in any report).
+    #[serde(skip)]
+    pub notes: Vec<String>,
     /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits_scanned: Option<u64>,
+    /// Set when git objects the run needed could not be read: the result is partial, and a
+    /// partial audit must never pass for a clean one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
+    /// Set when a history audit did not reach the start of history; every format says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_cut: Option<HistoryCut>,
+}
+
+/// What a damaged repository kept the run from reading.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incomplete {
+    /// Objects (commits, trees, blobs, tags) that could not be read.
+    pub unread_objects: u64,
+    /// One message per unread object, naming it (the first `MAX_WARNINGS`).
+    pub objects: Vec<String>,
+}
+
+/// Where and why a history audit stopped short of the first commit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryCut {
+    /// Why: `shallow clone`, `--max-count N`, `--since REV` or `--since A..B`.
+    pub reasons: Vec<String>,
+    /// Audited commits with parents that were not audited. A key found in one of them came in
+    /// at or before it; the report never names it as the commit that introduced the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boundary: Vec<String>,
+    /// Commits just before an audited range (`--since`), not audited themselves: what they hold
+    /// counts as already there, so only what the range added is reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base: Vec<String>,
+}
+
+impl HistoryCut {
+    /// One sentence for people: what was not audited, where, and how to audit it all.
+    pub fn describe(&self) -> String {
+        let mut text = format!("history was cut ({})", self.reasons.join(", "));
+        if !self.base.is_empty() {
+            text.push_str(&format!(
+                ": only commits after {} were audited; older history was not, and what it \
+                 already held counts as not new",
+                short_ids(&self.base)
+            ));
+        }
+        if !self.boundary.is_empty() {
+            text.push_str(if self.base.is_empty() { ": " } else { "; " });
+            text.push_str(&format!(
+                "the audit stops at {}: history before it was not read, so a key found there \
+                 reads \"at or before\" that commit",
+                short_ids(&self.boundary)
+            ));
+        }
+        if self.reasons.iter().any(|r| r == SHALLOW_CLONE) {
+            text.push_str(
+                " (this is a shallow clone: history is truncated; run `git fetch --unshallow` \
+                 for a full audit)",
+            );
+        }
+        text
+    }
+}
+
+/// The reason a shallow clone gives for a cut.
+pub const SHALLOW_CLONE: &str = "shallow clone";
+
+/// "commit 1a2b3c4d5e6f", "commits 1a2b…, 3c4d… and 7 more".
+fn short_ids(ids: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let shown: Vec<&str> = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| id.get(..12).unwrap_or(id))
+        .collect();
+    let noun = if ids.len() == 1 { "commit" } else { "commits" };
+    let more = ids.len().saturating_sub(SHOWN);
+    if more > 0 {
+        format!("{noun} {} and {more} more", shown.join(", "))
+    } else {
+        format!("{noun} {}", shown.join(", "))
+    }
 }
 
 /// How many warnings the summary keeps verbatim; the rest are counted.
@@ -80,6 +174,8 @@ pub struct ScanStats {
     pub config_suppressed: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
     warnings: Mutex<(Vec<String>, u64)>,
+    damage: Mutex<(Vec<String>, u64)>,
+    notes: Mutex<Vec<String>>,
 }
 
 impl ScanStats {
@@ -96,6 +192,27 @@ impl ScanStats {
         }
     }
 
+    /// Counts a git object that could not be read (`message` names it): the run is partial.
+    pub fn damaged(&self, message: String) {
+        *lock(&self.skipped)
+            .entry(SkipReason::CorruptObject)
+            .or_default() += 1;
+        {
+            let mut damage = lock(&self.damage);
+            damage.1 += 1;
+            if damage.0.len() < MAX_WARNINGS {
+                damage.0.push(message.clone());
+            }
+        }
+        // Also a warning: said on stderr as it happens, whatever the format.
+        self.warn(message);
+    }
+
+    /// How many objects `damaged` has counted so far.
+    pub fn damage_count(&self) -> u64 {
+        lock(&self.damage).1
+    }
+
     pub fn warn(&self, message: String) {
         let mut warnings = lock(&self.warnings);
         if warnings.0.len() < MAX_WARNINGS {
@@ -103,6 +220,11 @@ impl ScanStats {
         } else {
             warnings.1 += 1;
         }
+    }
+
+    /// Something `--verbose` says about the run (what was loaded, what was left out and why).
+    pub fn note(&self, message: String) {
+        lock(&self.notes).push(message);
     }
 
     pub fn suppressed(&self, inline: u64, config: u64) {
@@ -117,6 +239,16 @@ impl ScanStats {
         summary.skipped = lock(&self.skipped).clone();
         summary.suppressed.inline += self.inline_suppressed.load(Ordering::Relaxed);
         summary.suppressed.config += self.config_suppressed.load(Ordering::Relaxed);
+        let damage = lock(&self.damage);
+        if damage.1 > 0 {
+            let mut objects = damage.0.clone();
+            objects.sort();
+            summary.incomplete = Some(Incomplete {
+                unread_objects: damage.1,
+                objects,
+            });
+        }
+        summary.notes = lock(&self.notes).clone();
         let warnings = lock(&self.warnings);
         summary.warnings = warnings.0.clone();
         summary.warnings.sort();

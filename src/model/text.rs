@@ -29,6 +29,20 @@ pub fn escape_control(text: &str) -> String {
         .collect()
 }
 
+/// A path as a POSIX shell word, for commands we tell people to run (`git rm --cached 'my .env'`);
+/// control characters are escaped too, so a hostile name cannot fake output lines.
+pub fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/@%+=:,-".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        escape_control(&format!("'{}'", text.replace('\'', "'\\''")))
+    }
+}
+
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
     let mut value = bytes as f64;
@@ -67,6 +81,14 @@ pub fn percent_encode_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_quote_leaves_plain_paths_and_quotes_the_rest() {
+        assert_eq!(shell_quote("config/.env"), "config/.env");
+        assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
+        assert_eq!(shell_quote("it's.env"), "'it'\\''s.env'");
+        assert_eq!(shell_quote("a\nb"), "'a\\nb'");
+    }
 
     #[test]
     fn control_characters_are_escaped() {

@@ -60,6 +60,7 @@ pub fn introduced_in(commit_id: &str) -> HistoryInfo {
             email: "ada@example.com".to_owned(),
             time: "2024-01-02T03:04:05Z".to_owned(),
             summary: "s".to_owned(),
+            at_or_before: false,
         },
         present_at_head: false,
         in_working_tree: None,

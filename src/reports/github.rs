@@ -13,6 +13,7 @@ use std::path::Path;
 use super::sarif::UriBase;
 use super::{headline, short_id};
 use crate::findings::{Finding, Report, Severity, VerificationStatus};
+use crate::model::Incomplete;
 
 /// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
 const MAX_ANNOTATED_LOCATIONS: usize = 10;
@@ -46,6 +47,13 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// One workflow command per location (up to `MAX_ANNOTATED_LOCATIONS` per finding).
 pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(incomplete) = &report.summary.incomplete {
+        writeln!(
+            out,
+            "::error title=Incomplete audit::{}",
+            escape_data(&incomplete_message(incomplete))
+        )?;
+    }
     for finding in &report.findings {
         let message = annotation_message(finding);
         let title = format!("{} ({})", finding.title, finding.severity);
@@ -62,6 +70,14 @@ pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -
                 escape_data(&message)
             )?;
         }
+    }
+    if let Some(cut) = &report.summary.history_cut {
+        writeln!(
+            out,
+            "::warning title={}::Not a full audit: {}.",
+            escape_property("tuskguard: history was cut"),
+            escape_data(&cut.describe())
+        )?;
     }
     let total = report.findings.len();
     if total == 0 {
@@ -85,6 +101,7 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             "### tuskguard ({}): no findings\n\nScanned {} files.\n",
             report.mode, report.summary.files_scanned
         )?;
+        write_cut(report, out)?;
         return write_notes(report, out);
     }
     let counts: Vec<String> = Severity::ALL
@@ -110,6 +127,7 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             format!(" ({})", counts.join(", "))
         }
     )?;
+    write_cut(report, out)?;
     let verified = findings.iter().any(|f| f.verification.is_some());
     let history = findings.iter().any(|f| f.history.is_some());
     let mut header = vec!["Severity", "Finding", "Key", "Location"];
@@ -139,12 +157,19 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
             cells.push(finding.history.as_ref().map_or_else(
                 || "—".to_owned(),
                 |h| {
-                    let mut cell = format!(
-                        "{} by {} on {}",
-                        escape_cell(short_id(&h.introduced.id)),
-                        escape_cell(&h.introduced.author),
-                        escape_cell(&h.introduced.time)
-                    );
+                    let mut cell = if h.introduced.at_or_before {
+                        format!(
+                            "at or before {} (the audit was cut there)",
+                            escape_cell(short_id(&h.introduced.id))
+                        )
+                    } else {
+                        format!(
+                            "{} by {} on {}",
+                            escape_cell(short_id(&h.introduced.id)),
+                            escape_cell(&h.introduced.author),
+                            escape_cell(&h.introduced.time)
+                        )
+                    };
                     if !h.present_at_head {
                         cell.push_str(" (gone from HEAD, still in history)");
                     }
@@ -171,7 +196,26 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
     write_notes(report, out)
 }
 
+/// A cut audit says so above everything else: it must never read as a clean full audit.
+fn write_cut(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(cut) = &report.summary.history_cut {
+        writeln!(
+            out,
+            "> [!WARNING]\n> **Not a full audit:** {}.\n",
+            escape_cell(&cut.describe())
+        )?;
+    }
+    Ok(())
+}
+
 fn write_notes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(incomplete) = &report.summary.incomplete {
+        writeln!(
+            out,
+            "**Incomplete audit:** {}\n",
+            escape_cell(&incomplete_message(incomplete))
+        )?;
+    }
     let skipped: u64 = report.summary.skipped.values().sum();
     if skipped > 0 {
         writeln!(out, "{skipped} input(s) were skipped (see the job log).\n")?;
@@ -230,6 +274,26 @@ fn workspace_path(path: &str, base: &UriBase) -> String {
 }
 
 /// Workflow command data (the message): `%`, CR and LF.
+/// One line naming how many objects could not be read, and the first few.
+fn incomplete_message(incomplete: &Incomplete) -> String {
+    let named: Vec<&str> = incomplete
+        .objects
+        .iter()
+        .take(3)
+        .map(String::as_str)
+        .collect();
+    format!(
+        "{} git object(s) could not be read, this result is partial (run git fsck): {}{}",
+        incomplete.unread_objects,
+        named.join("; "),
+        if incomplete.unread_objects > named.len() as u64 {
+            "; …"
+        } else {
+            ""
+        }
+    )
+}
+
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")

@@ -1,6 +1,7 @@
 //! Reports: one module per format. Each takes the finished `Report` and writes it; none of them
 //! decides what is a finding.
 
+pub mod blocked;
 #[cfg(test)]
 mod fixtures;
 pub mod github;
@@ -60,12 +61,19 @@ fn headline(finding: &Finding) -> String {
         });
     }
     if let Some(history) = &finding.history {
-        text.push_str(&format!(
-            " Introduced in commit {} by {} on {}.",
-            short_id(&history.introduced.id),
-            history.introduced.author,
-            history.introduced.time
-        ));
+        if history.introduced.at_or_before {
+            text.push_str(&format!(
+                " First seen at or before commit {}, where the audit was cut (older history was not read).",
+                short_id(&history.introduced.id)
+            ));
+        } else {
+            text.push_str(&format!(
+                " Introduced in commit {} by {} on {}.",
+                short_id(&history.introduced.id),
+                history.introduced.author,
+                history.introduced.time
+            ));
+        }
     }
     text
 }

@@ -12,6 +12,7 @@ pub fn write_text(revocation: &Revocation, out: &mut dyn Write) -> io::Result<()
         RevocationOutcome::NotConfirmed => "revocation NOT confirmed",
         RevocationOutcome::Unresolved => "NOT revoked (key id unresolved)",
         RevocationOutcome::Failed => "revocation FAILED",
+        RevocationOutcome::KeptInUse => "NOT revoked (the credential this run uses)",
     };
     let mut line = format!("  revoke: {what}");
     if let Some(id) = &revocation.key_id {

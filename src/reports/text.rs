@@ -9,6 +9,8 @@ pub use crate::model::text::{escape_control, human_bytes};
 
 /// Locations listed per finding before the rest are counted.
 const MAX_LOCATIONS_SHOWN: usize = 5;
+/// Unreadable objects named in the summary before the rest are counted.
+const MAX_UNREAD_SHOWN: usize = 10;
 
 struct Paint {
     on: bool,
@@ -106,7 +108,12 @@ fn write_finding(finding: &Finding, paint: &Paint, out: &mut dyn Write) -> io::R
             line.push_str(&format!(" ({:?}-encoded)", location.encoding).to_lowercase());
         }
         if let Some(commit) = &location.commit {
-            line.push_str(&format!(" in commit {}", short_id(&commit.id)));
+            let at = if commit.at_or_before {
+                "at or before"
+            } else {
+                "in"
+            };
+            line.push_str(&format!(" {at} commit {}", short_id(&commit.id)));
         }
         writeln!(out, "{line}")?;
     }
@@ -144,15 +151,24 @@ fn write_incident(
         writeln!(out, "  what: {what}")?;
     }
     let introduced = &history.introduced;
-    writeln!(
-        out,
-        "  first seen: commit {} by {} <{}> on {}: {}",
-        short_id(&introduced.id),
-        escape_control(&introduced.author),
-        escape_control(&introduced.email),
-        introduced.time,
-        escape_control(&introduced.summary)
-    )?;
+    if introduced.at_or_before {
+        // The author of the boundary commit need not be the one who added the key.
+        writeln!(
+            out,
+            "  first seen: at or before commit {} (the audit was cut there: older history was not read)",
+            short_id(&introduced.id),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  first seen: commit {} by {} <{}> on {}: {}",
+            short_id(&introduced.id),
+            escape_control(&introduced.author),
+            escape_control(&introduced.email),
+            introduced.time,
+            escape_control(&introduced.summary)
+        )?;
+    }
     let at_head = match (history.present_at_head, history.in_working_tree) {
         (true, Some(true)) => "yes, in HEAD and in the working tree".to_owned(),
         (true, _) => "yes, in HEAD".to_owned(),
@@ -291,6 +307,13 @@ fn write_summary(
         ));
     }
     writeln!(out, "{line}")?;
+    if let Some(cut) = &summary.history_cut {
+        writeln!(
+            out,
+            "{}",
+            paint.wrap("1;33", &format!("Not a full audit: {}.", cut.describe()))
+        )?;
+    }
     let skipped: u64 = summary.skipped.values().sum();
     if skipped > 0 {
         let reasons: Vec<String> = summary
@@ -304,6 +327,26 @@ fn write_summary(
             plural(skipped, "input", "inputs"),
             reasons.join(", ")
         )?;
+    }
+    if let Some(incomplete) = &summary.incomplete {
+        writeln!(
+            out,
+            "{} {} could not be read; this result is partial (run `git fsck`):",
+            paint.wrap("1;31", "INCOMPLETE:"),
+            plural(incomplete.unread_objects, "git object", "git objects"),
+        )?;
+        for object in incomplete.objects.iter().take(MAX_UNREAD_SHOWN) {
+            writeln!(out, "  unread: {}", escape_control(object))?;
+        }
+        let listed = incomplete.objects.len().min(MAX_UNREAD_SHOWN) as u64;
+        if incomplete.unread_objects > listed {
+            writeln!(
+                out,
+                "  … and {} more (the JSON report lists up to {})",
+                incomplete.unread_objects - listed,
+                incomplete.objects.len()
+            )?;
+        }
     }
     let suppressed = &summary.suppressed;
     if suppressed.total() > 0 {

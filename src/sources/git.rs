@@ -56,10 +56,7 @@ pub fn read_blob_to_scan<'o>(
     stats: &ScanStats,
 ) -> Option<OdbObject<'o>> {
     let unreadable = |err: git2::Error| {
-        stats.skip(
-            SkipReason::CorruptObject,
-            Some(origin.unreadable(blob, &err)),
-        );
+        stats.damaged(origin.unreadable(blob, &err));
     };
     let size = match odb.read_header(blob) {
         Ok((size, _)) => size as u64,
@@ -112,12 +109,57 @@ pub fn commit_ref(commit: &git2::Commit<'_>) -> CommitRef {
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .unwrap_or_default(),
+        at_or_before: false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use assert_fs::TempDir;
+    use git2::Repository;
+
+    /// A repository holding one blob per content given; returns their ids.
+    fn blobs(contents: &[&[u8]]) -> (TempDir, Repository, Vec<Oid>) {
+        let dir = TempDir::new().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let ids = contents.iter().map(|c| repo.blob(c).unwrap()).collect();
+        (dir, repo, ids)
+    }
+
+    #[test]
+    fn every_limit_is_applied_before_the_blob_is_read() {
+        let lfs = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n";
+        let (_dir, repo, ids) = blobs(&[b"small", &[b'x'; 100], lfs]);
+        let odb = repo.odb().unwrap();
+        let stats = ScanStats::default();
+        let origin = BlobOrigin::Staged { path: "a.txt" };
+        let read = |id, allow_listed| read_blob_to_scan(&odb, id, origin, 80, allow_listed, &stats);
+        assert_eq!(read(ids[0], false).unwrap().data(), b"small");
+        assert!(read(ids[1], false).is_none(), "over the limit");
+        assert!(read(ids[0], true).is_none(), "allow-listed");
+        assert!(read(ids[2], false).is_none(), "LFS pointer");
+        // The size limit wins over the allow-list: an allow-listed blob over it counts as too large.
+        assert!(read(ids[1], true).is_none());
+        let missing = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+        assert!(read(missing, false).is_none(), "unreadable");
+        let mut summary = crate::model::Summary::default();
+        stats.fill(&mut summary);
+        let skipped = |reason| summary.skipped.get(&reason).copied().unwrap_or(0);
+        assert_eq!(summary.files_scanned, 1);
+        assert_eq!(skipped(SkipReason::TooLarge), 2);
+        assert_eq!(skipped(SkipReason::ConfigAllowed), 1);
+        assert_eq!(skipped(SkipReason::LfsPointer), 1);
+        assert_eq!(skipped(SkipReason::CorruptObject), 1);
+        assert_eq!(summary.warnings.len(), 3, "{:?}", summary.warnings);
+        assert!(
+            summary
+                .warnings
+                .iter()
+                .any(|w| w.contains("a.txt: skipped, 100 bytes"))
+        );
+    }
 
     #[test]
     fn lfs_pointers_are_recognised() {

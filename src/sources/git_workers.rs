@@ -77,3 +77,48 @@ pub fn run_git_workers<J: Send, R: Send>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use assert_fs::TempDir;
+
+    use super::*;
+
+    #[test]
+    fn every_job_is_worked_once_whatever_the_batching() {
+        let dir = TempDir::new().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let blob = repo.blob(b"content").unwrap();
+        // More jobs than one batch, on more workers than jobs in the last batch.
+        let jobs = 3 * JOB_BATCH + 5;
+        let mut found = run_git_workers(
+            repo.path(),
+            4,
+            "test",
+            |send| {
+                for job in 0..jobs {
+                    assert!(send(job));
+                }
+            },
+            |odb, job| (job % 2 == 0).then(|| (job, odb.read(blob).unwrap().len())),
+        )
+        .unwrap();
+        found.sort();
+        let expected: Vec<_> = (0..jobs).filter(|j| j % 2 == 0).map(|j| (j, 7)).collect();
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_repository_that_cannot_be_opened_is_an_error() {
+        let dir = TempDir::new().unwrap();
+        let result = run_git_workers(
+            &dir.path().join("missing"),
+            2,
+            "test",
+            |send| while send(()) {},
+            |_, ()| Some(()),
+        );
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("cannot open repository"), "{err}");
+    }
+}

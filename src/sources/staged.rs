@@ -457,15 +457,6 @@ fn scan_entry(
     result.occurrences
 }
 
-/// What to tell someone whose commit was just blocked.
-pub const BLOCKED_COMMIT_HELP: &str = "\
-tuskguard: this commit was blocked because the staged content above holds a secret.
-  fix:    remove the key from the file (read it from TUSKY_API_KEY instead), then `git add` it again;
-          if the key was ever pushed or shared, revoke it and create a new one.
-  allow:  a false alarm? add `tuskguard:allow` in a comment on that line, or add the fingerprint
-          to .tuskguardignore (one per line, with a comment saying why).
-  last resort: `git commit --no-verify` skips every pre-commit check.";
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use ureq::Agent;
 
 use super::endpoint::ApiBase;
-use crate::findings::{SecretValue, redact};
+use crate::model::{Scrubber, SecretValue};
 
 /// Attempts per GET (the first plus retries).
 const MAX_GET_ATTEMPTS: u32 = 3;
@@ -295,12 +295,10 @@ fn scrub_error(err: CallError, key: &SecretValue) -> CallError {
     }
 }
 
-/// Replaces every copy of the key in `text` by its redacted form.
+/// Replaces every known form of the key in `text` (exact, body only, percent-encoded, base64,
+/// UTF-16) by its redacted form.
 pub fn scrub(text: &str, key: &SecretValue) -> String {
-    if key.expose().is_empty() {
-        return text.to_owned();
-    }
-    text.replace(key.expose(), &redact(key.expose()))
+    Scrubber::new([key.clone()]).scrub(text)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::revoke::DASHBOARD_URL;
 use crate::findings::{RevocationOutcome, SecretValue};
+use crate::model::text::escape_control;
 
 /// What revocation did, production and testnet keys counted apart.
 #[derive(Debug, Default)]
@@ -14,6 +15,11 @@ pub struct RevokeSummary {
     pub production: HashMap<RevocationOutcome, usize>,
     pub testnet: HashMap<RevocationOutcome, usize>,
     pub audit_log: Option<PathBuf>,
+    /// Keys whose state is unknown (API unreachable, rate limited, key not recovered), each as
+    /// "redacted key (reason)": unknown is not "not live".
+    pub unchecked: Vec<String>,
+    /// The audit log failed mid-run: the run stopped before the next DELETE.
+    pub audit_error: Option<String>,
 }
 
 impl RevokeSummary {
@@ -36,9 +42,44 @@ impl RevokeSummary {
             .sum()
     }
 
+    /// The run could not do what it was asked: keys went unchecked, or the audit log failed.
+    pub fn incomplete(&self) -> bool {
+        !self.unchecked.is_empty() || self.audit_error.is_some()
+    }
+
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_outcomes(out)?;
+        if !self.unchecked.is_empty() {
+            writeln!(
+                out,
+                "  {} key(s) could not be checked, so they were not revoked (unknown is not \
+                 \"not live\"):",
+                self.unchecked.len()
+            )?;
+            for line in &self.unchecked {
+                writeln!(out, "    - {}", escape_control(line))?;
+            }
+        }
+        if let Some(err) = &self.audit_error {
+            writeln!(
+                out,
+                "  the audit log could not be written ({}): the run stopped before the next DELETE",
+                escape_control(err)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_outcomes(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.production.is_empty() && self.testnet.is_empty() {
-            return writeln!(out, "Revocation: no live key to revoke.");
+            return if self.unchecked.is_empty() {
+                writeln!(out, "Revocation: no live key to revoke.")
+            } else {
+                writeln!(
+                    out,
+                    "Revocation: no key known to be live; nothing was revoked."
+                )
+            };
         }
         if self.dry_run {
             writeln!(
@@ -61,6 +102,7 @@ impl RevokeSummary {
                 RevocationOutcome::NotConfirmed,
                 RevocationOutcome::Unresolved,
                 RevocationOutcome::Failed,
+                RevocationOutcome::KeptInUse,
             ];
             let parts: Vec<String> = order
                 .iter()

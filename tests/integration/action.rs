@@ -13,40 +13,42 @@ use yaml_rust2::{Yaml, YamlLoader};
 use crate::helpers::*;
 use crate::sarif::assert_valid_sarif;
 
-const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+pub(crate) const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
 
-fn repo_file(relative: &str) -> PathBuf {
+pub(crate) fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
 /// A shell script standing in for tuskguard: logs its arguments one per line, copies a canned
 /// SARIF to `--sarif-output`, adds a line to the step summary and exits with `FAKE_EXIT`.
 const FAKE_TUSKGUARD: &str = r####"#!/bin/sh
-printf '%s\n' "$@" > "$FAKE_LOG"
+{ printf '%s\n' "$@"; echo "--- end of call"; } >> "$FAKE_LOG"
 while [ $# -gt 0 ]; do
-    if [ "$1" = "--sarif-output" ]; then cp "$FAKE_SARIF" "$2"; fi
+    if [ "$1" = "--sarif-output" ] || [ "$1" = "--output" ]; then cp "$FAKE_SARIF" "$2"; fi
     shift
 done
 if [ -n "$GITHUB_STEP_SUMMARY" ]; then echo "### fake tuskguard summary" >> "$GITHUB_STEP_SUMMARY"; fi
 exit "${FAKE_EXIT:-1}"
 "####;
 
-struct Sandbox {
-    dir: TempDir,
+pub(crate) struct Sandbox {
+    pub(crate) dir: TempDir,
 }
 
-struct Outcome {
-    status: i32,
-    stdout: String,
-    stderr: String,
-    outputs: BTreeMap<String, String>,
-    summary: String,
-    /// The fake's arguments; `None` if it never ran.
-    args: Option<Vec<String>>,
+pub(crate) struct Outcome {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) outputs: BTreeMap<String, String>,
+    pub(crate) summary: String,
+    /// The fake's arguments on its first call; `None` if it never ran.
+    pub(crate) args: Option<Vec<String>>,
+    /// The arguments of every call of the fake, in order.
+    pub(crate) calls: Vec<Vec<String>>,
 }
 
 impl Outcome {
-    fn output(&self, name: &str) -> &str {
+    pub(crate) fn output(&self, name: &str) -> &str {
         self.outputs
             .get(name)
             .unwrap_or_else(|| panic!("no output {name}: {:?}", self.outputs))
@@ -54,7 +56,7 @@ impl Outcome {
 }
 
 impl Sandbox {
-    fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let sandbox = Sandbox {
             dir: TempDir::new().unwrap(),
         };
@@ -70,12 +72,12 @@ impl Sandbox {
         sandbox
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
     /// A repository with three commits; returns their ids, oldest first.
-    fn repo_with_commits(&self) -> (PathBuf, Vec<String>) {
+    pub(crate) fn repo_with_commits(&self) -> (PathBuf, Vec<String>) {
         let repo = self.path("repo");
         std::fs::create_dir_all(&repo).unwrap();
         init_repo(&repo);
@@ -89,7 +91,7 @@ impl Sandbox {
     }
 
     /// Runs the action script in `repo` for `event` with `payload` and `inputs` (name → value).
-    fn run(
+    pub(crate) fn run(
         &self,
         repo: &Path,
         event: &str,
@@ -130,6 +132,15 @@ impl Sandbox {
             command.env(input_env(name), value);
         }
         let output = command.output().unwrap();
+        let mut calls: Vec<Vec<String>> = Vec::new();
+        let mut current = Vec::new();
+        for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
+            if line == "--- end of call" {
+                calls.push(std::mem::take(&mut current));
+            } else {
+                current.push(line.to_owned());
+            }
+        }
         let outputs = std::fs::read_to_string(&output_file)
             .unwrap_or_default()
             .lines()
@@ -142,9 +153,8 @@ impl Sandbox {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             outputs,
             summary: std::fs::read_to_string(&summary_file).unwrap_or_default(),
-            args: std::fs::read_to_string(&log)
-                .ok()
-                .map(|text| text.lines().map(str::to_owned).collect()),
+            args: calls.first().cloned(),
+            calls,
         }
     }
 
@@ -180,6 +190,10 @@ fn push_scans_the_pushed_range_and_reports_outputs() {
         outcome.stderr
     );
     let sarif = sandbox.sarif_path();
+    let diff_sarif = sandbox
+        .path("tmp/tuskguard-diff.sarif")
+        .display()
+        .to_string();
     assert_eq!(
         outcome.args.as_deref().unwrap(),
         strings(&[
@@ -190,6 +204,21 @@ fn push_scans_the_pushed_range_and_reports_outputs() {
             "--format",
             "github",
             "--sarif-output",
+            &diff_sarif,
+            "--fail-on",
+            "low"
+        ])
+    );
+    // What code scanning receives is a full scan of the checkout, not the diff.
+    assert_eq!(outcome.calls.len(), 2, "{:?}", outcome.calls);
+    assert_eq!(
+        outcome.calls[1],
+        strings(&[
+            "scan",
+            ".",
+            "--format",
+            "sarif",
+            "--output",
             &sarif,
             "--fail-on",
             "low"
@@ -197,6 +226,7 @@ fn push_scans_the_pushed_range_and_reports_outputs() {
     );
     assert_eq!(outcome.output("findings"), "2");
     assert_eq!(outcome.output("sarif-file"), sarif);
+    assert_eq!(outcome.output("category"), "tuskguard-tree");
     assert_eq!(outcome.output("mode"), "diff");
     assert_eq!(outcome.output("range"), range);
     assert_eq!(outcome.output("exit-code"), "1");
@@ -243,6 +273,10 @@ fn pull_request_scans_base_to_head_with_every_input() {
     );
     assert_eq!(outcome.status, 1);
     let range = format!("{}..{}", ids[0], ids[2]);
+    let diff_sarif = sandbox
+        .path("tmp/tuskguard-diff.sarif")
+        .display()
+        .to_string();
     assert_eq!(
         outcome.args.as_deref().unwrap(),
         strings(&[
@@ -253,12 +287,32 @@ fn pull_request_scans_base_to_head_with_every_input() {
             "--format",
             "github",
             "--sarif-output",
-            "out.sarif",
+            &diff_sarif,
             "--fail-on",
             "high",
             "--baseline",
             ".tuskguard-baseline.json",
             "--verify",
+            "--max-file-size",
+            "10M",
+            "--no-ignore",
+        ])
+    );
+    // The upload: the whole checkout with the same baseline and extra arguments, into the
+    // sarif-file input; no second round of API calls.
+    assert_eq!(
+        outcome.calls[1],
+        strings(&[
+            "scan",
+            ".",
+            "--format",
+            "sarif",
+            "--output",
+            "out.sarif",
+            "--fail-on",
+            "high",
+            "--baseline",
+            ".tuskguard-baseline.json",
             "--max-file-size",
             "10M",
             "--no-ignore",
@@ -304,7 +358,7 @@ fn a_clean_scan_passes_and_an_error_is_exit_two() {
     assert_eq!(outcome.output("findings"), "");
 }
 
-fn make_executable(path: &Path) {
+pub(crate) fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
@@ -333,6 +387,9 @@ fn shallow_checkout_fails_loudly_with_the_fetch_depth_fix() {
             json!({"pull_request": {"base": {"sha": ids[0]}, "head": {"sha": ids[2]}}}),
         ),
     ];
+    // The remote the checkout came from is gone, so the action cannot deepen the clone itself.
+    let moved = sandbox.path("origin-gone");
+    std::fs::rename(&repo, &moved).unwrap();
     for (event, payload) in cases {
         let outcome = sandbox.run(&shallow, event, &payload, &[], None);
         assert_eq!(outcome.status, 2, "{event} {payload}: {}", outcome.stderr);
@@ -344,8 +401,16 @@ fn shallow_checkout_fails_loudly_with_the_fetch_depth_fix() {
         );
         assert!(outcome.stdout.contains("fetch-depth: 0"));
         assert!(outcome.summary.contains("fetch-depth: 0"));
+        assert!(
+            outcome
+                .summary
+                .contains("git fetch --unshallow origin` failed"),
+            "{}",
+            outcome.summary
+        );
         assert_eq!(outcome.output("exit-code"), "2");
     }
+    std::fs::rename(&moved, &repo).unwrap();
     // A clone deep enough for the pushed range is fine, shallow or not.
     let deeper = sandbox.path("deeper");
     git(
@@ -584,9 +649,13 @@ fn action_yml_declares_and_passes_every_input_the_script_reads() {
 
     assert_eq!(
         declared("outputs"),
-        BTreeSet::from(["findings".to_owned(), "sarif-file".to_owned()])
+        BTreeSet::from([
+            "findings".to_owned(),
+            "sarif-file".to_owned(),
+            "category".to_owned()
+        ])
     );
-    for output in ["findings", "sarif-file", "mode"] {
+    for output in ["findings", "sarif-file", "mode", "category"] {
         assert!(script.contains(&format!("set_output {output} ")));
     }
     assert!(step_using(steps, "actions/cache@").is_some());
@@ -594,8 +663,15 @@ fn action_yml_declares_and_passes_every_input_the_script_reads() {
         .iter()
         .find(|s| s["name"].as_str() == Some("Install tuskguard"))
         .unwrap();
-    assert!(install["run"].as_str().unwrap().contains(
-        r#"cargo install --locked --root "$TUSKGUARD_ROOT" --path "$GITHUB_ACTION_PATH""#
+    // The install step runs scripts/action-install.sh (tests/integration/action_install.rs),
+    // which downloads a verified release or builds the action's own source.
+    assert_eq!(
+        install["run"].as_str(),
+        Some(r#"bash "$GITHUB_ACTION_PATH/scripts/action-install.sh""#)
+    );
+    let installer = std::fs::read_to_string(repo_file("scripts/action-install.sh")).unwrap();
+    assert!(installer.contains(
+        r#"cargo install --locked --root "$root" --path "${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set}""#
     ));
     let upload = step_using(steps, "github/codeql-action/upload-sarif@v3").unwrap();
     assert!(upload["if"].as_str().unwrap().contains("always()"));
@@ -609,6 +685,22 @@ fn action_yml_declares_and_passes_every_input_the_script_reads() {
         upload["with"]["sarif_file"].as_str(),
         Some("${{ steps.scan.outputs.sarif-file }}")
     );
+    // The category comes from the script (stable per kind of complete scan), never from the
+    // mode: a diff must not get a category of its own (README, alert lifecycle).
+    assert_eq!(
+        upload["with"]["category"].as_str(),
+        Some("${{ steps.scan.outputs.category }}")
+    );
+    // D13: x64 and arm64 runners of one repository must not share a cached binary.
+    let key_step = step_with_id(steps, "key")["run"].as_str().unwrap();
+    let keys: Vec<&str> = key_step
+        .lines()
+        .filter(|line| line.contains("key=tuskguard-"))
+        .collect();
+    assert!(!keys.is_empty(), "{key_step}");
+    for key in keys {
+        assert!(key.contains("${RUNNER_OS}-${RUNNER_ARCH}"), "{key}");
+    }
 }
 
 /// The ```yaml blocks of the README, each parsed.
@@ -827,11 +919,20 @@ fn real_binary_in_diff_mode_reports_a_key_that_a_later_commit_deleted() {
     assert_eq!(outcome.status, 1, "{}\n{}", outcome.stdout, outcome.stderr);
     assert_eq!(outcome.output("findings"), "1");
     assert_eq!(outcome.output("range"), format!("{start}..{head}"));
+    // The change's own SARIF (annotations and exit code come from it) holds the key...
     let sarif: Value =
-        serde_json::from_slice(&std::fs::read(outcome.output("sarif-file")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sandbox.path("tmp/tuskguard-diff.sarif")).unwrap())
+            .unwrap();
     assert_valid_sarif(&sarif);
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(result["properties"]["historyOnly"], true, "{result:#}");
+    // ...while what code scanning receives is the checkout, where the key no longer is.
+    let uploaded: Value =
+        serde_json::from_slice(&std::fs::read(outcome.output("sarif-file")).unwrap()).unwrap();
+    assert_valid_sarif(&uploaded);
+    assert_eq!(uploaded["runs"][0]["properties"]["mode"], "scan");
+    assert_eq!(uploaded["runs"][0]["results"], json!([]));
+    assert_eq!(outcome.output("category"), "tuskguard-tree");
     assert_eq!(result["properties"]["commit"]["id"], leak.as_str());
     assert_ne!(
         result["partialFingerprints"]["tuskguardFingerprint/v1"],

@@ -21,7 +21,7 @@ fn rule_for(key: &str) -> &'static str {
 }
 
 /// A report as `scan --format json --show-secrets` writes it (so the keys need no re-scan).
-fn report_with_keys(keys: &[&str]) -> Value {
+pub(crate) fn report_with_keys(keys: &[&str]) -> Value {
     let findings: Vec<Value> = keys
         .iter()
         .enumerate()
@@ -52,13 +52,13 @@ fn report_with_keys(keys: &[&str]) -> Value {
     })
 }
 
-fn write_report(dir: &TempDir, keys: &[&str]) -> PathBuf {
+pub(crate) fn write_report(dir: &TempDir, keys: &[&str]) -> PathBuf {
     let path = dir.child("report.json");
     path.write_str(&report_with_keys(keys).to_string()).unwrap();
     path.path().to_owned()
 }
 
-fn run(fake: &FakeTusky, args: &[&str], dir: &Path) -> Output {
+pub(crate) fn run(fake: &FakeTusky, args: &[&str], dir: &Path) -> Output {
     tuskguard()
         .current_dir(dir)
         .env("TUSKY_API_URL", &fake.url)
@@ -68,7 +68,7 @@ fn run(fake: &FakeTusky, args: &[&str], dir: &Path) -> Output {
 }
 
 /// No full key in stdout, stderr, or the files the run wrote.
-fn assert_no_key_in(output: &Output, keys: &[&str]) {
+pub(crate) fn assert_no_key_in(output: &Output, keys: &[&str]) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     for key in keys {
@@ -476,7 +476,12 @@ fn a_broken_report_is_a_clear_error() {
 
 // ---- revocation ----
 
-fn revoke(fake: &FakeTusky, dir: &TempDir, keys: &[&str], extra: &[&str]) -> (Output, String) {
+pub(crate) fn revoke(
+    fake: &FakeTusky,
+    dir: &TempDir,
+    keys: &[&str],
+    extra: &[&str],
+) -> (Output, String) {
     let report = write_report(dir, keys);
     let audit = dir.path().join("audit.jsonl");
     let mut args = vec![
@@ -496,7 +501,7 @@ fn revoke(fake: &FakeTusky, dir: &TempDir, keys: &[&str], extra: &[&str]) -> (Ou
     (output, log)
 }
 
-fn revocation(output: &Output, index: usize) -> Value {
+pub(crate) fn revocation(output: &Output, index: usize) -> Value {
     json_of(output)["findings"][index]["verification"]["revocation"].clone()
 }
 
@@ -523,7 +528,15 @@ fn revoke_yes_deletes_confirms_and_audits() {
     assert_eq!(revocation(&output, 0)["outcome"], "revoked", "{output:?}");
     assert!(fake.key("k1").revoked);
     assert_eq!(output.status.code(), Some(0));
-    let entry: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    // Write-ahead: the attempt is logged before the DELETE, the outcome after it.
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert_eq!(lines[0]["outcome"], "attempt");
+    assert_eq!(lines[0]["key_id"], "k1");
+    let entry = &lines[1];
     assert_eq!(entry["outcome"], "revoked");
     assert_eq!(entry["key_id"], "k1");
     assert_eq!(entry["credential"], "leaked-key");
@@ -728,7 +741,7 @@ fn test_keys_are_revoked_too_but_reported_separately() {
         stdout.contains("testnet keys (tsk_test_): 1 revoked"),
         "{stdout}"
     );
-    assert_eq!(log.lines().count(), 2);
+    assert_eq!(log.lines().count(), 4, "an attempt and an outcome per key");
     assert_eq!(output.status.code(), Some(0));
 }
 
@@ -742,8 +755,8 @@ fn the_audit_log_is_appended_not_replaced() {
     let dir = TempDir::new().unwrap();
     let (_, first) = revoke(&fake, &dir, &[&a], &["--yes"]);
     let (_, second) = revoke(&fake, &dir, &[&b], &["--yes"]);
-    assert_eq!(first.lines().count(), 1);
-    assert_eq!(second.lines().count(), 2);
+    assert_eq!(first.lines().count(), 2, "attempt and outcome");
+    assert_eq!(second.lines().count(), 4);
     assert!(second.starts_with(&first));
 }
 

@@ -82,6 +82,10 @@ pub struct Behaviour {
     pub usage_delay: Option<Duration>,
     /// An API generation that only knows `Authorization: Bearer`.
     pub bearer_only: bool,
+    /// A hostile server: error messages echo the presented key's body and its `%5F`-encoded form.
+    pub echo_key: bool,
+    /// A hostile server: list items carry the key inside their id (`id_<key>`).
+    pub key_in_id: bool,
 }
 
 impl Default for Behaviour {
@@ -96,6 +100,8 @@ impl Default for Behaviour {
             usage_malformed: false,
             usage_delay: None,
             bearer_only: false,
+            echo_key: false,
+            key_in_id: false,
         }
     }
 }
@@ -207,6 +213,7 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>) {
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
 
+    let presented_key = api_key.clone().or_else(|| bearer.clone());
     let (behaviour, caller, auth, delay) = {
         let mut state = state.lock().unwrap();
         let behaviour = state.behaviour.clone();
@@ -252,6 +259,18 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>) {
         auth,
         &mut extra_headers,
     );
+    let (status, text) = match presented_key {
+        Some(presented) if behaviour.echo_key && status >= 400 => {
+            let body = presented.get(9..).unwrap_or_default().to_owned();
+            let encoded = presented.replace('_', "%5F");
+            error(
+                status,
+                "UNAUTHORIZED",
+                &format!("bad key body {body} and pct {encoded} and {presented}"),
+            )
+        }
+        _ => (status, text),
+    };
     let mut response = Response::from_string(text).with_status_code(status);
     response.add_header(Header::from_bytes("Content-Type", "application/json").unwrap());
     for (name, value) in extra_headers {
@@ -392,8 +411,13 @@ fn list_page(
         .skip(start)
         .take(limit)
         .map(|k| {
+            let id = if behaviour.key_in_id {
+                format!("id_{}", k.value)
+            } else {
+                k.id.clone()
+            };
             let mut item = json!({
-                "id": k.id,
+                "id": id,
                 "name": k.name,
                 "scopes": k.scopes,
                 "expiresAt": null,

@@ -2,13 +2,21 @@
 //! so the repository scans itself clean.
 
 mod action;
+mod action_install;
+mod action_truth;
 mod api;
+mod cut;
+mod everyday;
 mod fake_tusky;
+mod help;
 mod helpers;
 mod history;
+mod history_reach;
 mod lints;
+mod pre_push;
 mod sarif;
 mod scan;
 mod staged;
 #[path = "../../src/test_support.rs"]
 mod test_support;
+mod trust;

@@ -9,7 +9,7 @@ use assert_fs::prelude::*;
 use crate::helpers::*;
 
 /// PATH with the test binary's directory first, so the installed hook finds `tuskguard`.
-fn path_with_binary() -> OsString {
+pub fn path_with_binary() -> OsString {
     let binary = assert_cmd::cargo::cargo_bin("tuskguard");
     let dir = binary
         .parent()
@@ -36,7 +36,7 @@ fn repo_with_hook() -> TempDir {
     dir
 }
 
-fn commit(dir: &Path, args: &[&str]) -> std::process::Output {
+pub fn commit(dir: &Path, args: &[&str]) -> std::process::Output {
     let path = path_with_binary();
     let mut full = vec!["commit", "-q"];
     full.extend_from_slice(args);
@@ -47,14 +47,14 @@ fn commit(dir: &Path, args: &[&str]) -> std::process::Output {
     )
 }
 
-fn commit_count(dir: &Path) -> usize {
+pub fn commit_count(dir: &Path) -> usize {
     git(dir, &["rev-list", "--count", "HEAD"])
         .trim()
         .parse()
         .unwrap()
 }
 
-fn combined(output: &std::process::Output) -> String {
+pub fn combined(output: &std::process::Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

@@ -108,6 +108,7 @@ fn history_findings_carry_the_commit_and_a_history_only_marker() {
         email: "ada@example.com".to_owned(),
         time: "2024-01-02T03:04:05Z".to_owned(),
         summary: "add config".to_owned(),
+        at_or_before: false,
     };
     let mut f = finding("tusky-live-key", Severity::Critical, "fp");
     f.locations[0].commit = Some(commit.clone());

@@ -9,9 +9,12 @@
 //! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
+mod grafts;
 mod graph;
 mod order;
 mod packed;
+pub mod push;
+mod tips;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,7 +24,10 @@ use git2::{Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
 use self::attribution::Attribution;
+use self::grafts::Grafts;
 use self::graph::{BlobJob, NONE, TreeGraph};
+use self::order::order_commits;
+pub use self::tips::{ObjectTip, Tip, Tips, collect_tips};
 use super::ScanStats;
 use super::git::{BlobOrigin, read_blob_to_scan};
 use super::git_workers::run_git_workers;
@@ -29,6 +35,7 @@ use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
 use crate::findings::{HistoryInfo, Occurrence, SkipReason};
+use crate::model::{HistoryCut, SHALLOW_CLONE};
 use crate::scanner::{BlobScan, Scanner};
 
 /// Which part of history to audit.
@@ -40,11 +47,35 @@ pub struct HistoryScope {
     pub branch: Option<String>,
     /// At most this many commits (the newest ones).
     pub max_count: Option<usize>,
+    /// Only findings in files under these paths (relative to the repository root) are reported;
+    /// every blob is still read, so attribution is the same as in a full report.
+    pub include_paths: Vec<String>,
+    /// Exactly these commits (the pre-push hook's): what `include` reaches and `exclude` does not.
+    pub commits: Option<push::CommitSet>,
+}
+
+impl HistoryScope {
+    /// Whether a repository-relative path lies under one of `include_paths` (or none is set).
+    pub fn includes(&self, path: &str) -> bool {
+        self.include_paths.is_empty()
+            || self.include_paths.iter().any(|prefix| {
+                let prefix = prefix.trim_start_matches("./").trim_end_matches('/');
+                prefix.is_empty()
+                    || prefix == "."
+                    || path == prefix
+                    || path
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
 }
 
 impl HistoryScope {
     pub fn is_restricted(&self) -> bool {
-        self.since.is_some() || self.branch.is_some() || self.max_count.is_some()
+        self.since.is_some()
+            || self.branch.is_some()
+            || self.max_count.is_some()
+            || self.commits.is_some()
     }
 }
 
@@ -54,12 +85,8 @@ pub struct HistoryScan {
     pub occurrences: Vec<Occurrence>,
     pub history: HashMap<String, HistoryInfo>,
     pub commits_scanned: u64,
-}
-
-/// A ref tip the audit starts from (branch, tag, remote-tracking ref, stash, detached HEAD).
-pub struct Tip {
-    pub name: String,
-    pub commit: Oid,
+    /// Set when the audit did not reach the start of history.
+    pub cut: Option<HistoryCut>,
 }
 
 /// A scanned blob that had findings.
@@ -77,38 +104,73 @@ pub fn scan_history(
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<HistoryScan> {
-    // Reading is the audit's whole cost; re-hashing every object we inflate (libgit2's default)
-    // would add a fifth. A corrupt object still fails to inflate and is counted.
-    git2::opts::strict_hash_verification(false);
-    // Each tree and blob is read once, so libgit2's object cache only costs lookups and memory.
-    git2::opts::enable_caching(false);
-    if repo.is_shallow() {
-        stats.warn(
-            "this is a shallow clone: history is truncated, commits before the shallow boundary \
-             were not audited (run `git fetch --unshallow` for a full audit)"
-                .to_owned(),
-        );
+    let mut tips = collect_tips(repo, stats)?;
+    if scope.is_restricted() {
+        // A range or a branch is a line of commits: trees and blobs tagged directly are in none.
+        tips.objects.clear();
     }
-    let tips = collect_tips(repo, stats)?;
-    if tips.is_empty() {
-        stats.warn("the repository has no commits yet: there is no history to audit".to_owned());
+    if tips.commits.is_empty() && tips.objects.is_empty() {
+        // With damage, the refs exist but could not be followed: that is not an empty history.
+        if stats.damage_count() == 0 {
+            stats
+                .warn("the repository has no commits yet: there is no history to audit".to_owned());
+        }
         return Ok(HistoryScan::default());
     }
     let odb = repo.odb().context("cannot open the object database")?;
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
+    let grafts = Grafts::load(repo.commondir(), stats);
     // A range audit reads few objects: rebuilding whole packs for it would cost more.
     let packs = (!scope.is_restricted())
         .then(|| PackSet::open(&repo.commondir().join("objects")))
         .filter(|packs| packs.slot_count() > 0);
-    let (commits, hits) = match &packs {
+    let (commits, hits, cut) = match &packs {
         // A full audit has no range, so no boundary commits.
         Some(packs) => {
-            packed::scan_with_packs(packs, &tips, &mut graph, settings, scanner, stats, progress)?
+            let run = packed::PackedRun {
+                packs,
+                tips: &tips,
+                grafts: &grafts,
+            };
+            let (commits, hits) =
+                packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?;
+            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
+            (commits, hits, cut)
+        }
+        None if !scope.is_restricted() => {
+            // Every commit reachable from the tips, each read once through libgit2 and ordered
+            // here, so that an unreadable commit is named and the rest of history still walked.
+            let mut headers = CommitHeaders::default();
+            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
+            let commits = order_commits(
+                &tip_commits,
+                &mut headers,
+                &mut |id| graph.read_commit_header(id, &grafts),
+                repo.is_shallow(),
+                stats,
+            );
+            progress.set_length(commits.len() as u64);
+            let hits = scan_streaming(
+                (&commits, &mut headers),
+                &tips.objects,
+                &mut graph,
+                settings,
+                scanner,
+                stats,
+                progress,
+            )?;
+            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
+            (commits, hits, cut)
         }
         None => {
-            let (commits, boundary) = list_commits(repo, scope, &tips, stats)?;
+            let RangeWalk {
+                commits,
+                base,
+                stopped_by_max_count,
+            } = list_commits(repo, scope, &tips.commits, stats)?;
             progress.set_length(commits.len() as u64);
-            for oid in &boundary {
+            graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
+            for oid in &base {
                 // Blobs already present before the range are not new in it: seen, unscanned.
                 if let Ok(commit) = repo.find_commit(*oid) {
                     graph.visit_tree(
@@ -121,19 +183,21 @@ pub fn scan_history(
                 }
             }
             let hits = scan_streaming(
-                repo.path(),
-                &commits,
+                (&commits, &mut CommitHeaders::default()),
+                &tips.objects,
                 &mut graph,
                 settings,
                 scanner,
                 stats,
                 progress,
             )?;
-            (commits, hits)
+            let cut = describe_cut(repo, scope, &graph, &commits, &base, stopped_by_max_count);
+            (commits, hits, cut)
         }
     };
     let mut result = HistoryScan {
         commits_scanned: commits.len() as u64,
+        cut,
         ..HistoryScan::default()
     };
     if hits.is_empty() && graph.env_blobs.is_empty() {
@@ -143,49 +207,6 @@ pub fn scan_history(
     let attribution = Attribution::new(graph, hits);
     attribution.finish(scope, &commits, &tips, scanner, settings, &mut result);
     Ok(result)
-}
-
-/// Every ref that names a commit; symbolic refs are skipped (their targets are listed).
-fn collect_tips(repo: &Repository, stats: &ScanStats) -> Result<Vec<Tip>> {
-    let mut tips = Vec::new();
-    let references = repo
-        .references()
-        .context("cannot list the repository's refs")?;
-    for reference in references {
-        let reference = match reference {
-            Ok(reference) => reference,
-            Err(err) => {
-                stats.warn(format!("a ref could not be read ({err}); skipped"));
-                continue;
-            }
-        };
-        if reference.kind() == Some(git2::ReferenceType::Symbolic) {
-            continue;
-        }
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
-        match reference.peel_to_commit() {
-            Ok(commit) => tips.push(Tip {
-                name,
-                commit: commit.id(),
-            }),
-            // Tags of trees or blobs are rare; say so rather than drop them quietly.
-            Err(err) => stats.warn(format!(
-                "{name}: does not point to a commit ({}); not audited",
-                err.message()
-            )),
-        }
-    }
-    if repo.head_detached().unwrap_or(false)
-        && let Ok(head) = repo.head()
-        && let Ok(commit) = head.peel_to_commit()
-    {
-        tips.push(Tip {
-            name: "HEAD".to_owned(),
-            commit: commit.id(),
-        });
-    }
-    tips.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(tips)
 }
 
 fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid> {
@@ -198,13 +219,23 @@ fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid> {
     Ok(commit.id())
 }
 
+/// The commits a restricted audit walks, and what bounds them.
+struct RangeWalk {
+    /// Parents before children.
+    commits: Vec<Oid>,
+    /// Commits just before the range: their trees count as already seen.
+    base: Vec<Oid>,
+    /// `--max-count` stopped the walk before it ran out of commits.
+    stopped_by_max_count: bool,
+}
+
 /// The commits to audit, parents before children, and the commits whose trees bound the range.
 fn list_commits(
     repo: &Repository,
     scope: &HistoryScope,
     tips: &[Tip],
     stats: &ScanStats,
-) -> Result<(Vec<Oid>, Vec<Oid>)> {
+) -> Result<RangeWalk> {
     let mut walk = repo.revwalk().context("cannot walk history")?;
     // Newest first; reversed below so that the first commit to hold a blob introduced it.
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
@@ -213,8 +244,20 @@ fn list_commits(
         Some(branch) => vec![resolve_commit(repo, branch)?],
         None => tips.iter().map(|tip| tip.commit).collect(),
     };
-    match scope.since.as_deref() {
-        Some(range) if range.contains("..") => {
+    match (scope.commits.as_ref(), scope.since.as_deref()) {
+        (Some(set), _) => {
+            for oid in &set.include {
+                walk.push(*oid)
+                    .with_context(|| format!("commit {oid} (being pushed) cannot be walked"))?;
+            }
+            for oid in &set.exclude {
+                // A tip that cannot be hidden only makes the walk longer, never shorter.
+                if walk.hide(*oid).is_ok() {
+                    boundary.push(*oid);
+                }
+            }
+        }
+        (None, Some(range)) if range.contains("..") => {
             let spec = repo.revparse(range).with_context(|| {
                 format!("'{range}' is not a range in this repository (expected A..B)")
             })?;
@@ -239,7 +282,7 @@ fn list_commits(
                 boundary.push(from);
             }
         }
-        since => {
+        (None, since) => {
             for start in &starts {
                 if let Err(err) = walk.push(*start) {
                     stats.warn(format!(
@@ -257,14 +300,16 @@ fn list_commits(
     }
     let limit = scope.max_count.unwrap_or(usize::MAX);
     let mut commits = Vec::new();
+    let mut stopped_by_max_count = false;
     for oid in walk {
         if commits.len() >= limit {
+            stopped_by_max_count = true;
             break;
         }
         match oid {
             Ok(oid) => commits.push(oid),
             Err(err) => {
-                stats.warn(format!(
+                stats.damaged(format!(
                     "the history walk stopped early ({}); older commits were not audited",
                     err.message()
                 ));
@@ -273,28 +318,95 @@ fn list_commits(
         }
     }
     commits.reverse();
-    Ok((commits, boundary))
+    if (scope.since.is_some() || scope.commits.is_some()) && !stopped_by_max_count {
+        // Every parent outside a complete range walk lies before the range (a branch merged in
+        // may fork from any older commit): what it holds is not new in the range. Parents that
+        // cannot be read (shallow clone) stay out: the audit is cut there, and says so.
+        let walked: std::collections::HashSet<Oid> = commits.iter().copied().collect();
+        for oid in &commits {
+            let Ok(commit) = repo.find_commit(*oid) else {
+                continue;
+            };
+            for parent in commit.parent_ids() {
+                if !walked.contains(&parent)
+                    && !boundary.contains(&parent)
+                    && repo.find_commit(parent).is_ok()
+                {
+                    boundary.push(parent);
+                }
+            }
+        }
+    }
+    Ok(RangeWalk {
+        commits,
+        base: boundary,
+        stopped_by_max_count,
+    })
+}
+
+/// Where and why the audit stopped short of the first commit, if it did.
+fn describe_cut(
+    repo: &Repository,
+    scope: &HistoryScope,
+    graph: &TreeGraph<'_>,
+    commits: &[Oid],
+    base: &[Oid],
+    stopped_by_max_count: bool,
+) -> Option<HistoryCut> {
+    let boundary: Vec<Oid> = graph
+        .cut_commits
+        .iter()
+        .filter_map(|index| commits.get(*index as usize).copied())
+        .collect();
+    let shallow_list: std::collections::HashSet<Oid> = if repo.is_shallow() {
+        std::fs::read_to_string(repo.commondir().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| Oid::from_str(line.trim()).ok())
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut reasons = Vec::new();
+    let mut explained = |oid: &Oid| shallow_list.contains(oid) || stopped_by_max_count;
+    if boundary.iter().any(|oid| shallow_list.contains(oid)) {
+        reasons.push(SHALLOW_CLONE.to_owned());
+    }
+    if stopped_by_max_count && let Some(max) = scope.max_count {
+        reasons.push(format!("--max-count {max}"));
+    }
+    if let Some(since) = &scope.since {
+        reasons.push(format!("--since {since}"));
+    }
+    if let Some(set) = &scope.commits {
+        reasons.push(format!("{}: only the commits the push sends", set.label));
+    }
+    if !boundary.iter().all(&mut explained) {
+        reasons.push("a parent commit could not be read".to_owned());
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    Some(HistoryCut {
+        reasons,
+        boundary: boundary.iter().map(Oid::to_string).collect(),
+        base: base.iter().map(Oid::to_string).collect(),
+    })
 }
 
 /// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
 fn scan_streaming(
-    git_dir: &Path,
-    commits: &[Oid],
+    (commits, headers): (&[Oid], &mut CommitHeaders),
+    object_tips: &[ObjectTip],
     graph: &mut TreeGraph<'_>,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<Vec<BlobHit>> {
-    scan_on_workers(git_dir, settings, scanner, stats, |send| {
-        walk_commits(
-            commits,
-            graph,
-            &mut OidMap::default(),
-            stats,
-            progress,
-            send,
-        );
+    let git_dir = graph.repo.path().to_path_buf();
+    scan_on_workers(&git_dir, settings, scanner, stats, |send| {
+        walk_commits(commits, object_tips, graph, headers, stats, progress, send);
     })
 }
 
@@ -309,10 +421,12 @@ pub struct CommitHeader {
 /// The commit headers rebuilt ahead of the walk, by commit id.
 pub type CommitHeaders = OidMap<CommitHeader>;
 
-/// Walks each commit's tree (each tree once, parents before children), hands each new blob to
-/// `send` and stops early when `send` says the consumers are gone.
+/// Walks each commit's tree (each tree once, parents before children), then the trees and
+/// blobs refs point at directly, hands each new blob to `send` and stops early when `send` says
+/// the consumers are gone.
 fn walk_commits(
     commits: &[Oid],
+    object_tips: &[ObjectTip],
     graph: &mut TreeGraph<'_>,
     prefetched: &mut CommitHeaders,
     stats: &ScanStats,
@@ -340,12 +454,9 @@ fn walk_commits(
             ..
         }) = header
         else {
-            stats.skip(
-                SkipReason::CorruptObject,
-                Some(format!(
-                    "commit {oid} cannot be read; its tree was not audited"
-                )),
-            );
+            stats.damaged(format!(
+                "commit {oid} cannot be read; its tree was not audited"
+            ));
             graph.add_commit(NONE, std::iter::empty());
             continue;
         };
@@ -355,16 +466,36 @@ fn walk_commits(
             }
         };
         let tree = graph.visit_tree(tree_id, &mut String::new(), 0, true, &mut forward);
-        // Parents outside the walk (shallow boundary, --since, --max-count) are left out.
+        // Parents outside the walk (shallow boundary, --since, --max-count) are left out; unless
+        // they bound a range, the audit is cut here.
+        if parent_ids
+            .iter()
+            .any(|p| !commit_index.contains_key(p) && !graph.range_base.contains_key(p))
+        {
+            graph.cut_commits.push(index as u32);
+        }
         let parents = parent_ids
             .iter()
             .filter_map(|p| commit_index.get(p).copied());
         graph.add_commit(tree, parents);
         if stopped {
-            break;
+            return;
         }
     }
     progress.set_position(commits.len() as u64);
+    for tip in object_tips {
+        let mut forward = |job: BlobJob| {
+            if !stopped && !send(job) {
+                stopped = true;
+            }
+        };
+        let index = if tip.is_tree {
+            graph.visit_tree(tip.object.into(), &mut String::new(), 0, true, &mut forward)
+        } else {
+            graph.visit_tagged_blob(tip.object.into(), &tip.name, &mut forward)
+        };
+        graph.tip_objects.push(index);
+    }
 }
 
 /// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
@@ -409,7 +540,7 @@ fn add_path_lints(
     match odb.read(job.blob) {
         Ok(object) => scanner.add_path_lints(&job.path, object.data(), &mut scan),
         // The secrets found are still reported.
-        Err(err) => stats.warn(format!(
+        Err(err) => stats.damaged(format!(
             "{} (blob {}): cannot be read again for the scope lints ({})",
             job.path,
             job.blob,

@@ -1,12 +1,7 @@
-//! `env-not-ignored`: env files git would commit, decided with git's own ignore rules.
-//!
-//! Inside a repository git's rules decide (every `.gitignore`, `.git/info/exclude`,
-//! `core.excludesFile`; see `gitignore_plain` for why the patterns are not matched by libgit2),
-//! and the index says what is tracked: tracked → `env-file-committed`
-//! (ignoring it now does not untrack it); untracked and not ignored → `env-file-not-ignored`;
-//! ignored → fine. In a plain directory the tree's `.gitignore` files decide (see
-//! `gitignore_plain`). Env files are enumerated here, not by the tree walker, because the walker
-//! skips ignored files and this lint must see them to clear them.
+//! The env files of a scan, for the `env-not-ignored` lint (`lints::env_verdict` judges them):
+//! the index's tracked ones and a walk of the tree for the rest. They are enumerated here, not by
+//! the tree walker, because the walker skips ignored files and the lint must see them to clear
+//! them.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -14,10 +9,13 @@ use std::path::{Path, PathBuf};
 
 use git2::Repository;
 
-use super::env_files::EnvFilePolicy;
-use super::gitignore_plain::{ExtraLine, PlainIgnores};
-use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, env_file_occurrence};
-use crate::model::text::{display_path, escape_control};
+use crate::lints::env_files::EnvFilePolicy;
+use crate::lints::env_verdict::{
+    EnvLintScanner, EnvVerdict, plain_verdict, repo_verdict, slash_path, verdict_occurrence,
+};
+use crate::lints::gitignore_plain::PlainIgnores;
+use crate::lints::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED};
+use crate::model::text::display_path;
 use crate::model::{Occurrence, ScanStats};
 
 /// Directory levels walked at most (symlinks are never followed, so this only bounds depth).
@@ -25,40 +23,8 @@ const MAX_DEPTH: usize = 256;
 /// Env files larger than this are not re-read to see whether they hold a key.
 const MAX_ENV_READ: u64 = 1024 * 1024;
 
-/// How the suggestion names the repository's top-level ignore file.
-const REPO_ROOT_GITIGNORE: &str = "the repository's top-level .gitignore";
-
 /// git mode of a submodule entry in the index.
 const GITLINK_MODE: u32 = 0o160000;
-
-/// What the lint decided about one env file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EnvVerdict {
-    /// In the index: committed (or about to be). `also_ignored`: a rule ignores it too.
-    /// `repo_path`: the path relative to the repository root, for `git rm --cached`.
-    Tracked {
-        also_ignored: bool,
-        repo_path: String,
-    },
-    /// Untracked and not ignored: add `pattern` to `gitignore` (a path shown to the user).
-    /// `repo_path` is set inside a repository.
-    NotIgnored {
-        pattern: String,
-        gitignore: String,
-        repo_path: Option<String>,
-    },
-    Ignored,
-}
-
-/// What the env lint asks of the scanner it runs beside (implemented by `Scanner`; the lint
-/// does not depend on it).
-pub trait EnvLintScanner: Sync {
-    fn lint_enabled(&self, rule_id: &str) -> bool;
-    /// Whether the config allow-lists `relative` (a path under the scan root).
-    fn path_allowed(&self, relative: &Path, is_dir: bool) -> bool;
-    /// The line of the first key in `bytes`, if any (`shown` names the file).
-    fn first_secret_line(&self, shown: &str, bytes: &[u8]) -> Option<usize>;
-}
 
 /// Everything the env lint needs from the scan.
 pub struct EnvLintContext<'a> {
@@ -159,32 +125,6 @@ fn workdir_relative(repo: &Repository, path: &Path) -> Option<String> {
     Some(slash_path(relative))
 }
 
-fn slash_path(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn repo_verdict(rules: &mut PlainIgnores, relative: &str, tracked: bool) -> EnvVerdict {
-    let ignored = rules.is_ignored(Path::new(relative), false);
-    if tracked {
-        EnvVerdict::Tracked {
-            also_ignored: ignored,
-            repo_path: relative.to_owned(),
-        }
-    } else if ignored {
-        EnvVerdict::Ignored
-    } else {
-        let (pattern, gitignore) = repo_suggestion(rules, relative);
-        EnvVerdict::NotIgnored {
-            pattern,
-            gitignore,
-            repo_path: Some(relative.to_owned()),
-        }
-    }
-}
-
 /// Env files of the repository under `root`: the index's tracked ones, and a walk of the tree
 /// for untracked ones (ignored directories are pruned: nothing below them can be re-included).
 fn repo_verdicts(
@@ -270,58 +210,6 @@ fn repo_verdicts(
     );
 }
 
-/// Where to add which line so git ignores `relative`. The file name, unanchored, in the root
-/// `.gitignore` covers every copy of it — unless a deeper `.gitignore` re-includes the file
-/// (`!name`): deeper files take precedence, so that one needs an anchored line at its end (a later
-/// line wins within a file).
-fn repo_suggestion(rules: &PlainIgnores, relative: &str) -> (String, String) {
-    let name = relative.rsplit('/').next().unwrap_or(relative);
-
-    match rules.deepest_reincluding_dir(Path::new(relative)) {
-        Some(dir) => {
-            let within = Path::new(relative)
-                .strip_prefix(&dir)
-                .map(slash_path)
-                .unwrap_or_else(|_| relative.to_owned());
-            (
-                format!("/{}", escape_path_pattern(&within)),
-                format!("{}/.gitignore", slash_path(&dir)),
-            )
-        }
-        None => (escape_pattern(name), REPO_ROOT_GITIGNORE.to_owned()),
-    }
-}
-
-/// A file name as a literal gitignore pattern.
-fn escape_pattern(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if matches!(c, '*' | '?' | '[' | '\\') || (i == 0 && matches!(c, '!' | '#')) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    if out.ends_with(' ') {
-        out.pop();
-        out.push_str("\\ ");
-    }
-    out
-}
-
-fn escape_path_pattern(path: &str) -> String {
-    path.split('/')
-        .map(|part| {
-            let escaped = escape_pattern(part);
-            escaped
-                .strip_prefix('\\')
-                .filter(|_| part.starts_with(['!', '#']))
-                .map(str::to_owned)
-                .unwrap_or(escaped)
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// Walks `start` (at `start_relative` below the ignore rules' root) for env files, pruning the
 /// directories `ignores` ignores: nothing below them can be re-included. A nested repository or
 /// submodule answers for its own files. `judge` gives an env file's verdict, or None to leave it
@@ -405,42 +293,7 @@ fn plain_verdicts(
     );
 }
 
-fn plain_verdict(
-    ignores: &mut PlainIgnores,
-    relative: &Path,
-    root: &Path,
-    relative_root: Option<&Path>,
-) -> EnvVerdict {
-    if ignores.is_ignored(relative, false) {
-        return EnvVerdict::Ignored;
-    }
-    let name = relative
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let pattern = escape_pattern(&name);
-    let root_gitignore = display_path(&root.join(".gitignore"), relative_root);
-    let extra = ExtraLine {
-        dir: Path::new(""),
-        line: &pattern,
-    };
-    if ignores.is_ignored_with(relative, false, Some(&extra)) {
-        return EnvVerdict::NotIgnored {
-            pattern,
-            gitignore: root_gitignore,
-            repo_path: None,
-        };
-    }
-    let parent = relative.parent().unwrap_or(Path::new(""));
-    let dir = ignores.nearest_gitignore_dir(parent).unwrap_or_default();
-    let within = relative.strip_prefix(&dir).unwrap_or(relative);
-    EnvVerdict::NotIgnored {
-        pattern: format!("/{}", escape_path_pattern(&slash_path(within))),
-        gitignore: display_path(&root.join(dir).join(".gitignore"), relative_root),
-        repo_path: None,
-    }
-}
-
+/// The finding for an env file, unless the config allow-lists its path.
 fn to_occurrence(
     path: &Path,
     verdict: &EnvVerdict,
@@ -452,69 +305,10 @@ fn to_occurrence(
     {
         return None;
     }
-    let (rule_id, mut remediation) = match verdict {
-        EnvVerdict::Ignored => return None,
-        EnvVerdict::Tracked {
-            also_ignored,
-            repo_path,
-        } => {
-            let ignored_note = if *also_ignored {
-                " (a .gitignore rule already matches it, which changes nothing for a tracked file)"
-            } else {
-                ""
-            };
-            (
-                ENV_FILE_COMMITTED,
-                format!(
-                    "committed; ignoring it now does not untrack it{ignored_note}: run \
-                     `git rm --cached {}` at the repository root, make sure .gitignore covers \
-                     it, commit, and rotate every secret it held (it stays in history: \
-                     `tuskguard history` shows where)",
-                    shell_quote(repo_path)
-                ),
-            )
-        }
-        EnvVerdict::NotIgnored {
-            pattern,
-            gitignore,
-            repo_path,
-        } => {
-            let confirm = match repo_path {
-                Some(path) => format!(
-                    " (`git check-ignore -v {}` at the repository root then confirms it)",
-                    shell_quote(path)
-                ),
-                None => {
-                    " (this directory is not a git repository yet; the rule applies once it is)"
-                        .to_owned()
-                }
-            };
-            (
-                ENV_FILE_NOT_IGNORED,
-                format!(
-                    "one `git add .` away from a leak; add `{}` to {}{confirm}",
-                    escape_control(pattern),
-                    escape_control(gitignore)
-                ),
-            )
-        }
-    };
-    if !context.scanner.lint_enabled(rule_id) {
-        return None;
-    }
-    if let Some(line) = first_secret_line(path, &shown, context.scanner) {
-        remediation.push_str(&format!(
-            ". It also holds a Tusky key (the finding at {shown}:{line}): revoke and rotate that \
-             key first, since untracking or ignoring the file does not un-leak it"
-        ));
-    }
-    Some(env_file_occurrence(
-        rule_id,
-        shown.clone(),
-        &shown,
-        remediation,
-        None,
-    ))
+    let enabled = |rule_id: &str| context.scanner.lint_enabled(rule_id);
+    verdict_occurrence(shown.clone(), verdict, &enabled, || {
+        first_secret_line(path, &shown, context.scanner)
+    })
 }
 
 /// The line of the first key the scanner finds in the env file, if any.
@@ -525,52 +319,4 @@ fn first_secret_line(path: &Path, shown: &str, scanner: &dyn EnvLintScanner) -> 
     }
     let bytes = fs::read(path).ok()?;
     scanner.first_secret_line(shown, &bytes)
-}
-
-/// Quotes a path for a copy-pasted shell command when it needs it.
-/// Control characters (a newline in a file name) use bash/zsh `$'…'` quoting, so the command stays
-/// on one line and names the right file.
-fn shell_quote(path: &str) -> String {
-    if path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-/+@%:,".contains(c))
-    {
-        path.to_owned()
-    } else if path.chars().any(char::is_control) {
-        let escaped: String = path
-            .chars()
-            .map(|c| match c {
-                '\\' => "\\\\".to_owned(),
-                '\'' => "\\'".to_owned(),
-                '\n' => "\\n".to_owned(),
-                '\t' => "\\t".to_owned(),
-                c if c.is_control() => format!("\\x{:02x}", c as u32),
-                c => c.to_string(),
-            })
-            .collect();
-        format!("$'{escaped}'")
-    } else {
-        format!("'{}'", path.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_are_literal() {
-        assert_eq!(escape_pattern(".env"), ".env");
-        assert_eq!(escape_pattern("#x.env"), "\\#x.env");
-        assert_eq!(escape_pattern("a*b.env"), "a\\*b.env");
-        assert_eq!(escape_pattern("!.env.x"), "\\!.env.x");
-        assert_eq!(escape_path_pattern("a/b/.env"), "a/b/.env");
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(shell_quote("app/.env"), "app/.env");
-        assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
-        assert_eq!(shell_quote("a\nb'.env"), "$'a\\nb\\'.env'");
-    }
 }
