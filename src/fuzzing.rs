@@ -22,8 +22,11 @@ use crate::sources::pack::object::{apply_delta, inflate, parse_header};
 use crate::sources::pack::{ObjectKind, PackSet};
 use crate::test_support::{legacy_key, live_key, test_key};
 
+/// A fuzz target: any bytes in, a panic only on a bug.
+pub type Target = fn(&[u8]);
+
 /// The targets, by the names `fuzz/fuzz_targets/*.rs` and `fuzz/seeds/*` use.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pack_index", pack_index),
     ("pack_entry", pack_entry),
     ("pack", pack),
