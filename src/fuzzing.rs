@@ -18,8 +18,8 @@ use crate::reports::{self, Format, RenderOptions};
 use crate::scanner::Scanner;
 use crate::sources::index_file;
 use crate::sources::pack::index::PackIndex;
-use crate::sources::pack::object::{apply_delta, inflate, parse_header};
-use crate::sources::pack::{ObjectKind, PackSet};
+use crate::sources::pack::object::{apply_delta, delta_target_size, inflate, parse_header};
+use crate::sources::pack::{Content, ObjectKind, PackSet};
 use crate::test_support::{legacy_key, live_key, test_key};
 
 /// A fuzz target: any bytes in, a panic only on a bug.
@@ -72,20 +72,25 @@ pub fn pack_entry(data: &[u8]) {
     }
 }
 
+/// The size the reader checks before building must be the size it builds.
 fn check_delta(base: &[u8], delta: &[u8]) {
-    let _ = apply_delta(base, delta);
+    if let Some(built) = apply_delta(base, delta) {
+        assert_eq!(delta_target_size(delta), Some(built.len() as u64));
+    }
 }
 
 /// A whole pack and its index, as `PackSet` opens them from disk: linking deltas (offset and ref
-/// bases, cycles, chains), then rebuilding every object. The input is a small table of objects
-/// (count, then per object an id byte and an offset into the body) followed by the pack body; the
-/// `.idx` is built from the table, so fuzzing reaches the pack reader past the index checks
-/// (`pack_index` fuzzes those).
+/// bases, cycles, chains), then rebuilding every object under a size limit. The input is a small
+/// table of objects (count and limit in one byte, then per object an id byte and an offset into
+/// the body) followed by the pack body; the `.idx` is built from the table, so fuzzing reaches
+/// the pack reader past the index checks (`pack_index` fuzzes those).
 pub fn pack(data: &[u8]) {
     const MAX_OBJECTS: usize = 32;
     let Some((&count, rest)) = data.split_first() else {
         return;
     };
+    // The same byte picks the size limit the reader applies.
+    let max_size = [u64::MAX, 64, 16, 0][usize::from(count) / (MAX_OBJECTS + 1) % 4];
     let count = usize::from(count) % (MAX_OBJECTS + 1);
     let Some(table) = rest.get(..count * 3) else {
         return;
@@ -131,7 +136,11 @@ pub fn pack(data: &[u8]) {
     let packs = PackSet::open(&objects_dir);
     let slots = packs.slot_count();
     let kinds = [ObjectKind::Commit, ObjectKind::Tree, ObjectKind::Blob];
-    packs.for_each_object(&kinds, 1, |packed, _bytes| {
+    packs.for_each_object(&kinds, 1, max_size, |packed, content| {
+        match content {
+            Content::Bytes(bytes) => assert!(bytes.len() as u64 <= max_size, "over the limit"),
+            Content::TooLarge(size) => assert!(size > max_size, "not over the limit"),
+        }
         assert!(packed.slot < slots, "slot out of range");
         assert!(
             packs.slots_of(packed.id).any(|slot| slot == packed.slot),
