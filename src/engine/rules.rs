@@ -107,6 +107,16 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
     Ok(())
 }
 
+/// The ids of the built-in key rules.
+pub fn builtin_rule_ids() -> Vec<String> {
+    BUILTIN_RULE_FILES
+        .iter()
+        .filter_map(|(origin, text)| parse_rule_file(text, origin).ok())
+        .flatten()
+        .map(|rule| rule.id)
+        .collect()
+}
+
 /// The built-in rules, then custom ones (a custom rule replaces a built-in with the same id),
 /// minus disabled ids.
 pub fn load_rules(custom: &[RuleDef], disabled: &[String]) -> Result<Vec<RuleDef>> {

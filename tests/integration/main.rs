@@ -10,6 +10,7 @@ mod fake_tusky;
 mod help;
 mod helpers;
 mod history;
+mod hostile_input;
 mod lints;
 mod sarif;
 mod scan;
