@@ -195,6 +195,10 @@ pub struct HistoryArgs {
     /// At most N commits.
     #[arg(long, value_name = "N")]
     pub max_count: Option<usize>,
+    /// Accept a partial audit: git objects that cannot be read (a damaged repository) are still
+    /// reported, but the exit code is decided by the findings alone instead of being 2.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Report only findings in files under PATH (relative to the repository root; repeatable).
     #[arg(long, value_name = "PATH")]
     pub include_path: Vec<String>,

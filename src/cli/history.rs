@@ -54,6 +54,12 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     } else {
         root.clone()
     };
+    // Process-wide libgit2 switches belong to the process, so they are set here at the edge,
+    // never by library code. Reading is the audit's whole cost; re-hashing every object
+    // libgit2 inflates would add a fifth (a corrupt object still fails to inflate and is
+    // counted). Each tree and blob is read once, so the object cache only costs memory.
+    git2::opts::strict_hash_verification(false);
+    git2::opts::enable_caching(false);
     let progress = progress_bar(global, args.output.format);
     let mut report = audit_history(
         &repo,
@@ -65,7 +71,19 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         &progress,
     )?;
     online.run(global, &mut report)?;
-    emit(global, &report, &args.output)
+    let status = emit(global, &report, &args.output)?;
+    match &report.summary.incomplete {
+        Some(incomplete) if !args.allow_incomplete => {
+            // Said even with --quiet: a partial audit must never pass for a clean one.
+            eprintln!(
+                "tuskguard: error: the audit is incomplete: {} git object(s) could not be read \
+                 (run `git fsck`); pass --allow-incomplete to accept a partial audit",
+                incomplete.unread_objects
+            );
+            Ok(ExitStatus::Error)
+        }
+        _ => Ok(status),
+    }
 }
 
 /// A progress bar for people watching a terminal; hidden in CI, pipes and machine formats.

@@ -120,6 +120,26 @@ pub fn decode_base64_run(
     ((left, right), decoded)
 }
 
+/// A UUID stored as base64 (48 characters, or 52 with the encoded trailing newline), decoded;
+/// `None` for anything else, a plain UUID included.
+pub fn decode_base64_uuid(value: &str) -> Option<String> {
+    if value.len() < 48 || value.contains('-') {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    let text = std::str::from_utf8(&bytes)
+        .ok()?
+        .trim_end_matches(['\r', '\n']);
+    let groups: Vec<&str> = text.split('-').collect();
+    let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    shaped.then(|| text.to_owned())
+}
+
 fn is_percent_run_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'%' | b'.' | b'_' | b'~' | b'-' | b'+')
 }

@@ -7,12 +7,15 @@ use std::collections::HashSet;
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
-use super::decode::{decode_base64_run, decode_percent_run, decode_utf16_run, transcode_utf16_bom};
+use super::decode::{
+    decode_base64_run, decode_base64_uuid, decode_percent_run, decode_utf16_run,
+    transcode_utf16_bom,
+};
 use super::inline::inline_allowed;
 use super::judge::{judge_key_body, judge_uuid};
 use super::policy::Policy;
 use super::prefilter::{HitKind, Prefilter};
-use super::rules::{JudgeKind, RuleDef};
+use super::rules::{JudgeKind, RuleDef, expand_pattern};
 use crate::model::{Confidence, Encoding};
 
 /// base64 inside percent-encoding inside UTF-16 is as deep as real files go.
@@ -71,7 +74,8 @@ impl Engine {
                     .patterns
                     .iter()
                     .map(|p| {
-                        Regex::new(p).with_context(|| format!("rule {}: pattern {p}", rule.id))
+                        Regex::new(&expand_pattern(p))
+                            .with_context(|| format!("rule {}: pattern {p}", rule.id))
                     })
                     .collect::<Result<_>>()?;
                 let longest_anchor = rule.anchors.iter().map(String::len).max().unwrap_or(0);
@@ -247,15 +251,21 @@ impl Engine {
                 if end == window_end && window_end < text.len() {
                     continue;
                 }
-                let Some(confidence) = self.judge(rule, group.as_bytes()) else {
+                let Some((confidence, decoded)) = self.judge(rule, group.as_bytes()) else {
                     continue;
                 };
-                let secret_bytes = if rule.judge == JudgeKind::KeyBody {
-                    whole.as_bytes()
+                let encoding = if decoded.is_some() {
+                    Encoding::Base64
                 } else {
-                    group.as_bytes()
+                    Encoding::Plain
                 };
-                let secret = String::from_utf8_lossy(secret_bytes).into_owned();
+                let secret = match decoded {
+                    Some(decoded) => decoded,
+                    None if rule.judge == JudgeKind::KeyBody => {
+                        String::from_utf8_lossy(whole.as_bytes()).into_owned()
+                    }
+                    None => String::from_utf8_lossy(group.as_bytes()).into_owned(),
+                };
                 let (start, end) = if rule.judge == JudgeKind::KeyBody {
                     (start, end)
                 } else {
@@ -267,20 +277,26 @@ impl Engine {
                     confidence,
                     start,
                     end,
-                    encoding: Encoding::Plain,
+                    encoding,
                 });
             }
         }
     }
 
-    fn judge(&self, rule: &CompiledRule, value: &[u8]) -> Option<Confidence> {
+    /// The confidence, or `None` when the value is no key; with the decoded value when the
+    /// pattern captured a UUID in base64.
+    fn judge(&self, rule: &CompiledRule, value: &[u8]) -> Option<(Confidence, Option<String>)> {
         let value = std::str::from_utf8(value).ok()?;
-        let verdict = match rule.judge {
-            JudgeKind::KeyBody => judge_key_body(value, &self.policy.key_body),
-            JudgeKind::Uuid => judge_uuid(value, &self.policy.uuid),
-            JudgeKind::None => Ok(rule.confidence),
+        let (verdict, decoded) = match rule.judge {
+            JudgeKind::KeyBody => (judge_key_body(value, &self.policy.key_body), None),
+            JudgeKind::Uuid => match decode_base64_uuid(value) {
+                Some(uuid) => (judge_uuid(&uuid, &self.policy.uuid), Some(uuid)),
+                None if value.contains('-') => (judge_uuid(value, &self.policy.uuid), None),
+                None => return None,
+            },
+            JudgeKind::None => (Ok(rule.confidence), None),
         };
-        verdict.ok().map(|c| c.min(rule.confidence))
+        verdict.ok().map(|c| (c.min(rule.confidence), decoded))
     }
 }
 
@@ -370,7 +386,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::engine::rules::load_rules;
-    use crate::test_support::live_key;
+    use crate::test_support::{legacy_key, live_key, random_body};
 
     fn engine() -> Engine {
         Engine::new(load_rules(&[], &[]).unwrap()).unwrap()
@@ -469,6 +485,86 @@ mod tests {
                 "round {round}: {:?}",
                 found.iter().map(|m| &m.secret).collect::<Vec<_>>()
             );
+        }
+    }
+
+    fn line_of(text: &str, needle: &str) -> usize {
+        text[..text.find(needle).unwrap()].matches('\n').count() + 1
+    }
+
+    fn legacy_secrets(engine: &Engine, text: &str) -> Vec<(String, Encoding, usize)> {
+        engine
+            .find_secrets(text.as_bytes())
+            .into_iter()
+            .map(|m| {
+                assert_eq!(engine.rules()[m.rule_index].id, "tusky-legacy-key");
+                (m.secret, m.encoding, m.line)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn legacy_keys_in_every_config_format_and_sdk_style() {
+        use base64::Engine as _;
+        let engine = engine();
+        let key = legacy_key(11);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&key);
+        let b64_newline = base64::engine::general_purpose::STANDARD.encode(format!("{key}\n"));
+        let plain_forms = [
+            format!("export TUSKY_API_KEY='{key}'"),
+            format!("tusky_upload_key: {key}"),
+            format!("{{\n  \"tuskyApiKey\": \"{key}\"\n}}"),
+            format!("tusky.api.key={key}"),
+            format!("variable \"tusky\" {{\n  default = {{\n    api_key = \"{key}\"\n  }}\n}}"),
+            format!("settings:\n  tusky:\n    url: https://api.tusky.io\n    api_key: \"{key}\"\n"),
+            format!("[tusky]\nendpoint = \"x\"\n\napi_key = \"{key}\"\n"),
+            format!("tusky = Tusky(\n    api_key=\"{key}\",\n)"),
+            format!("client := tusky.NewClient(\"{key}\")"),
+            format!("let client = Tusky::builder()\n    .api_key(\"{key}\")\n    .build();"),
+            format!("$tusky = new Tusky(['apiKey' => '{key}']);"),
+            format!("curl https://api.tusky.io/v2/files \\\n  -H 'Authorization: Bearer {key}'"),
+        ];
+        for text in &plain_forms {
+            assert_eq!(
+                legacy_secrets(&engine, text),
+                [(key.clone(), Encoding::Plain, line_of(text, &key))],
+                "{text}"
+            );
+        }
+        let secret = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  TUSKY_API_KEY: {b64}\n  OTHER: {b64_newline}\n"
+        );
+        assert_eq!(
+            legacy_secrets(&engine, &secret),
+            [(key.clone(), Encoding::Base64, 6)]
+        );
+        let named =
+            format!("kind: Secret\nmetadata:\n  name: tusky\ndata:\n  api-key: {b64_newline}\n");
+        assert_eq!(
+            legacy_secrets(&engine, &named),
+            [(key.clone(), Encoding::Base64, 5)]
+        );
+    }
+
+    #[test]
+    fn uuids_without_a_tusky_key_context_are_not_keys() {
+        use base64::Engine as _;
+        let engine = engine();
+        let id = legacy_key(12);
+        let not_uuid = base64::engine::general_purpose::STANDARD.encode(random_body(3, 36));
+        for text in [
+            format!("INFO tusky request {id} took 20ms"),
+            format!("tusky: downloaded {id}"),
+            format!("TUSKY_KEY_ID={id}"),
+            format!("await tusky.file.get(\"{id}\")"),
+            format!("tusky.volumes.delete(\"{id}\")"),
+            format!("curl -X DELETE https://api.tusky.io/v2/api-keys/{id}"),
+            format!("stripe:\n  api_key: {id}\n"),
+            format!("api_key = \"{id}\"  # used by the tusky uploader? no: payments"),
+            format!("TUSKY_API_KEY: {not_uuid}"),
+            format!("kind: Secret\nmetadata:\n  name: payments\ndata:\n  api-key: {not_uuid}\n"),
+        ] {
+            assert_eq!(legacy_secrets(&engine, &text), [], "{text}");
         }
     }
 

@@ -89,7 +89,7 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
         bail!("a rule needs at least one pattern");
     }
     for pattern in &rule.patterns {
-        let regex = regex::bytes::Regex::new(pattern)
+        let regex = regex::bytes::Regex::new(&expand_pattern(pattern))
             .with_context(|| format!("invalid pattern {pattern}"))?;
         let names: Vec<_> = regex.capture_names().flatten().collect();
         let wanted = if rule.judge == JudgeKind::KeyBody {
@@ -115,6 +115,23 @@ pub fn builtin_rule_ids() -> Vec<String> {
         .flatten()
         .map(|rule| rule.id)
         .collect()
+}
+
+/// A UUID as written in text, or the base64 of one (a Kubernetes `Secret`'s `data:` value, with or
+/// without the newline `echo | base64` adds). The judge decodes the second form.
+const UUID_PATTERN: &str = concat!(
+    "(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "|[A-Za-z0-9+/]{48}(?:Cg==|DQo=)?)"
+);
+
+/// Rule patterns may write `{uuid}` for [`UUID_PATTERN`]: it would be an invalid repetition in a
+/// regex otherwise, so the expansion cannot change a pattern that compiled before.
+pub fn expand_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if pattern.contains("{uuid}") {
+        pattern.replace("{uuid}", UUID_PATTERN).into()
+    } else {
+        pattern.into()
+    }
 }
 
 /// The built-in rules, then custom ones (a custom rule replaces a built-in with the same id),

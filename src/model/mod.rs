@@ -19,7 +19,9 @@ pub use fingerprint::Fingerprint;
 pub use occurrence::{CommitRef, Location, Occurrence};
 pub use redact::{SecretValue, redact};
 pub use scrub::Scrubber;
-pub use stats::{HistoryCut, SHALLOW_CLONE, ScanStats, SkipReason, Summary, SuppressedCounts};
+pub use stats::{
+    HistoryCut, Incomplete, SHALLOW_CLONE, ScanStats, SkipReason, Summary, SuppressedCounts,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -84,9 +84,22 @@ pub struct Summary {
     /// Commits walked by `tuskguard history` (each unique blob is still scanned once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits_scanned: Option<u64>,
+    /// Set when git objects the run needed could not be read: the result is partial, and a
+    /// partial audit must never pass for a clean one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
     /// Set when a history audit did not reach the start of history; every format says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_cut: Option<HistoryCut>,
+}
+
+/// What a damaged repository kept the run from reading.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incomplete {
+    /// Objects (commits, trees, blobs, tags) that could not be read.
+    pub unread_objects: u64,
+    /// One message per unread object, naming it (the first `MAX_WARNINGS`).
+    pub objects: Vec<String>,
 }
 
 /// Where and why a history audit stopped short of the first commit.
@@ -165,6 +178,7 @@ pub struct ScanStats {
     pub config_suppressed: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
     warnings: Mutex<(Vec<String>, u64)>,
+    damage: Mutex<(Vec<String>, u64)>,
     notes: Mutex<Vec<String>>,
     rules_weakened: Mutex<Vec<String>>,
 }
@@ -181,6 +195,27 @@ impl ScanStats {
         if let Some(message) = message {
             self.warn(message);
         }
+    }
+
+    /// Counts a git object that could not be read (`message` names it): the run is partial.
+    pub fn damaged(&self, message: String) {
+        *lock(&self.skipped)
+            .entry(SkipReason::CorruptObject)
+            .or_default() += 1;
+        {
+            let mut damage = lock(&self.damage);
+            damage.1 += 1;
+            if damage.0.len() < MAX_WARNINGS {
+                damage.0.push(message.clone());
+            }
+        }
+        // Also a warning: said on stderr as it happens, whatever the format.
+        self.warn(message);
+    }
+
+    /// How many objects `damaged` has counted so far.
+    pub fn damage_count(&self) -> u64 {
+        lock(&self.damage).1
     }
 
     pub fn warn(&self, message: String) {
@@ -215,6 +250,15 @@ impl ScanStats {
         summary.skipped = lock(&self.skipped).clone();
         summary.suppressed.inline += self.inline_suppressed.load(Ordering::Relaxed);
         summary.suppressed.config += self.config_suppressed.load(Ordering::Relaxed);
+        let damage = lock(&self.damage);
+        if damage.1 > 0 {
+            let mut objects = damage.0.clone();
+            objects.sort();
+            summary.incomplete = Some(Incomplete {
+                unread_objects: damage.1,
+                objects,
+            });
+        }
         summary.notes = lock(&self.notes).clone();
         summary.rules_weakened = lock(&self.rules_weakened).clone();
         let warnings = lock(&self.warnings);

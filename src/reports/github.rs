@@ -13,6 +13,7 @@ use std::path::Path;
 use super::sarif::UriBase;
 use super::{headline, short_id};
 use crate::findings::{Finding, Report, Severity, VerificationStatus};
+use crate::model::Incomplete;
 
 /// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
 const MAX_ANNOTATED_LOCATIONS: usize = 10;
@@ -46,6 +47,13 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// One workflow command per location (up to `MAX_ANNOTATED_LOCATIONS` per finding).
 pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(incomplete) = &report.summary.incomplete {
+        writeln!(
+            out,
+            "::error title=Incomplete audit::{}",
+            escape_data(&incomplete_message(incomplete))
+        )?;
+    }
     for finding in &report.findings {
         let message = annotation_message(finding);
         let title = format!("{} ({})", finding.title, finding.severity);
@@ -217,6 +225,13 @@ fn write_cut(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_notes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(incomplete) = &report.summary.incomplete {
+        writeln!(
+            out,
+            "**Incomplete audit:** {}\n",
+            escape_cell(&incomplete_message(incomplete))
+        )?;
+    }
     let skipped: u64 = report.summary.skipped.values().sum();
     if skipped > 0 {
         writeln!(out, "{skipped} input(s) were skipped (see the job log).\n")?;
@@ -275,6 +290,26 @@ fn workspace_path(path: &str, base: &UriBase) -> String {
 }
 
 /// Workflow command data (the message): `%`, CR and LF.
+/// One line naming how many objects could not be read, and the first few.
+fn incomplete_message(incomplete: &Incomplete) -> String {
+    let named: Vec<&str> = incomplete
+        .objects
+        .iter()
+        .take(3)
+        .map(String::as_str)
+        .collect();
+    format!(
+        "{} git object(s) could not be read, this result is partial (run git fsck): {}{}",
+        incomplete.unread_objects,
+        named.join("; "),
+        if incomplete.unread_objects > named.len() as u64 {
+            "; …"
+        } else {
+            ""
+        }
+    )
+}
+
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")

@@ -253,19 +253,31 @@ fn run_for(
     if !notes.is_empty() {
         properties.insert("truncation".to_owned(), json!(notes));
     }
-    let notifications: Vec<Notification> = report
+    let unread: &[String] = report
         .summary
-        .warnings
+        .incomplete
+        .as_ref()
+        .map_or(&[], |incomplete| &incomplete.objects);
+    if let Some(incomplete) = &report.summary.incomplete {
+        properties.insert("incomplete".to_owned(), json!(true));
+        properties.insert("objectsUnread".to_owned(), json!(incomplete.unread_objects));
+    }
+    // Unreadable objects first, as errors: a partial audit must not look like a clean one.
+    let notifications: Vec<Notification> = unread
         .iter()
+        .map(|object| ("error", object))
+        .chain(report.summary.warnings.iter().map(|w| ("warning", w)))
         .take(limits.max_notifications)
-        .map(|warning| {
+        .map(|(level, message)| {
             Notification::builder()
-                .level(json!("warning"))
-                .message(Message::from(warning.as_str()))
+                .level(json!(level))
+                .message(Message::from(message.as_str()))
                 .build()
         })
         .collect();
-    let mut invocation = Invocation::builder().execution_successful(true).build();
+    let mut invocation = Invocation::builder()
+        .execution_successful(report.summary.incomplete.is_none())
+        .build();
     if !notifications.is_empty() {
         invocation.tool_execution_notifications = Some(notifications);
     }

@@ -9,6 +9,8 @@ pub use crate::model::text::{escape_control, human_bytes};
 
 /// Locations listed per finding before the rest are counted.
 const MAX_LOCATIONS_SHOWN: usize = 5;
+/// Unreadable objects named in the summary before the rest are counted.
+const MAX_UNREAD_SHOWN: usize = 10;
 
 struct Paint {
     on: bool,
@@ -332,6 +334,26 @@ fn write_summary(
             plural(skipped, "input", "inputs"),
             reasons.join(", ")
         )?;
+    }
+    if let Some(incomplete) = &summary.incomplete {
+        writeln!(
+            out,
+            "{} {} could not be read; this result is partial (run `git fsck`):",
+            paint.wrap("1;31", "INCOMPLETE:"),
+            plural(incomplete.unread_objects, "git object", "git objects"),
+        )?;
+        for object in incomplete.objects.iter().take(MAX_UNREAD_SHOWN) {
+            writeln!(out, "  unread: {}", escape_control(object))?;
+        }
+        let listed = incomplete.objects.len().min(MAX_UNREAD_SHOWN) as u64;
+        if incomplete.unread_objects > listed {
+            writeln!(
+                out,
+                "  … and {} more (the JSON report lists up to {})",
+                incomplete.unread_objects - listed,
+                incomplete.objects.len()
+            )?;
+        }
     }
     let suppressed = &summary.suppressed;
     if suppressed.total() > 0 {

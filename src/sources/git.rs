@@ -56,10 +56,7 @@ pub fn read_blob_to_scan<'o>(
     stats: &ScanStats,
 ) -> Option<OdbObject<'o>> {
     let unreadable = |err: git2::Error| {
-        stats.skip(
-            SkipReason::CorruptObject,
-            Some(origin.unreadable(blob, &err)),
-        );
+        stats.damaged(origin.unreadable(blob, &err));
     };
     let size = match odb.read_header(blob) {
         Ok((size, _)) => size as u64,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// Runs `tuskguard history --format json` on `repo` and returns (exit code, report, stderr).
-fn audit(repo: &Path, extra: &[&str]) -> (i32, Value, String) {
+pub fn audit(repo: &Path, extra: &[&str]) -> (i32, Value, String) {
     let output = tuskguard()
         .arg("history")
         .arg(repo)
@@ -25,7 +25,7 @@ fn audit(repo: &Path, extra: &[&str]) -> (i32, Value, String) {
     )
 }
 
-fn secrets(report: &Value) -> Vec<&Value> {
+pub fn secrets(report: &Value) -> Vec<&Value> {
     report["findings"]
         .as_array()
         .unwrap()
@@ -34,14 +34,14 @@ fn secrets(report: &Value) -> Vec<&Value> {
         .collect()
 }
 
-fn write_commit(dir: &Path, file: &str, text: &str, message: &str) -> String {
+pub fn write_commit(dir: &Path, file: &str, text: &str, message: &str) -> String {
     std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
     std::fs::write(dir.join(file), text).unwrap();
     commit_all(dir, message);
     rev_parse(dir, "HEAD")
 }
 
-fn new_repo() -> TempDir {
+pub fn new_repo() -> TempDir {
     let dir = TempDir::new().unwrap();
     init_repo(dir.path());
     write_commit(dir.path(), "README.md", "hello\n", "initial");
@@ -417,7 +417,7 @@ fn since_and_ranges_limit_the_audit_to_new_commits() {
     assert!(stderr.contains("no-such-rev"), "{stderr}");
 }
 
-fn audit_err(repo: &Path, extra: &[&str]) -> (i32, String, String) {
+pub fn audit_err(repo: &Path, extra: &[&str]) -> (i32, String, String) {
     let output = tuskguard()
         .arg("history")
         .arg(repo)
@@ -527,7 +527,15 @@ fn corrupt_blobs_lfs_pointers_and_large_blobs_are_counted_and_the_audit_goes_on(
     permissions.set_readonly(false);
     std::fs::set_permissions(&object, permissions).unwrap();
     std::fs::write(&object, b"not zlib at all").unwrap();
+    // Damage makes the audit partial: exit 2 unless the user accepts that.
     let (code, report, stderr) = audit(dir.path(), &["--max-file-size", "4K"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        report["summary"]["incomplete"]["unread_objects"], 1,
+        "{report}"
+    );
+    let (code, report, stderr) =
+        audit(dir.path(), &["--max-file-size", "4K", "--allow-incomplete"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(secrets(&report).len(), 1, "{report}");
     let skipped = &report["summary"]["skipped"];
@@ -617,7 +625,7 @@ fn without_timing(report: &Value) -> Value {
     report
 }
 
-fn repack(repo: &Path) {
+pub fn repack(repo: &Path) {
     git(repo, &["repack", "-adfq", "--depth=10", "--window=20"]);
     let counts = git(repo, &["count-objects", "-v"]);
     assert!(
@@ -760,9 +768,15 @@ fn a_damaged_packed_blob_is_counted_and_the_audit_goes_on() {
     std::fs::set_permissions(&pack, permissions).unwrap();
     std::fs::write(&pack, bytes).unwrap();
 
-    let (code, report, stderr) = audit(repo, &[]);
+    let (code, _, stderr) = audit(repo, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, report, stderr) = audit(repo, &["--allow-incomplete"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(secrets(&report).len(), 1, "{report}");
+    assert_eq!(
+        report["summary"]["incomplete"]["unread_objects"], 1,
+        "{report}"
+    );
     assert_eq!(
         report["summary"]["skipped"]["corrupt-object"], 1,
         "{report}"

@@ -2,6 +2,7 @@
 //! so the repository scans itself clean.
 
 mod action;
+mod action_install;
 mod action_truth;
 mod api;
 mod cut;
@@ -10,6 +11,7 @@ mod fake_tusky;
 mod help;
 mod helpers;
 mod history;
+mod history_reach;
 mod hostile_input;
 mod lints;
 mod sarif;

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use git2::Oid;
 
 use super::graph::{MAX_TREE_DEPTH, NONE, TreeGraph, split_edge};
-use super::{BlobHit, HistoryScan, HistoryScope, Tip};
+use super::{BlobHit, HistoryScan, HistoryScope, Tips};
 use crate::config::ScanSettings;
 use crate::findings::{CommitRef, Fingerprint, HistoryInfo, Occurrence};
 use crate::lints::env_files::is_env_file_path;
@@ -204,7 +204,7 @@ impl<'r> Attribution<'r> {
         mut self,
         scope: &HistoryScope,
         commits: &[Oid],
-        tips: &[Tip],
+        tips: &Tips,
         scanner: &Scanner,
         settings: &ScanSettings,
         result: &mut HistoryScan,
@@ -257,17 +257,22 @@ impl<'r> Attribution<'r> {
 
         let cut_commits: HashSet<u32> = self.graph.cut_commits.iter().copied().collect();
         let mut commit_refs: HashMap<u32, CommitRef> = HashMap::new();
-        let mut commit_ref_of = |index: u32| -> Option<CommitRef> {
+        // A commit pass 1 walked but libgit2 cannot read now still names the finding: what is
+        // known (its id) is reported rather than the finding dropped.
+        let mut commit_ref_of = |index: u32| -> CommitRef {
             if let Some(found) = commit_refs.get(&index) {
-                return Some(found.clone());
+                return found.clone();
             }
-            let commit = repo.find_commit(*commits.get(index as usize)?).ok()?;
-            let mut made = commit_ref(&commit);
+            let oid = commits.get(index as usize).copied();
+            let mut made = match oid.and_then(|oid| repo.find_commit(oid).ok()) {
+                Some(commit) => commit_ref(&commit),
+                None => unreadable_commit(oid),
+            };
             // History behind this commit was not read: it is where the key was first seen, not
             // necessarily where it came in.
             made.at_or_before = cut_commits.contains(&index);
             commit_refs.insert(index, made.clone());
-            Some(made)
+            made
         };
 
         let commit_index: HashMap<Oid, usize> = commits
@@ -276,7 +281,7 @@ impl<'r> Attribution<'r> {
             .map(|(i, oid)| (*oid, i))
             .collect();
         let mut refs_of: HashMap<u32, Vec<String>> = HashMap::new();
-        for tip in tips {
+        for tip in &tips.commits {
             match commit_index.get(&tip.commit).and_then(|i| reach.get(*i)) {
                 Some(items) => {
                     for item in items.iter() {
@@ -298,14 +303,45 @@ impl<'r> Attribution<'r> {
             }
         }
 
+        // Refs that end at a tree or blob: what they hold is reachable without any commit, so
+        // it is reported with the ref, and with the tag as "introduced" when no commit holds it.
+        let mut tip_origin: HashMap<u32, CommitRef> = HashMap::new();
+        let mut tip_seen: Vec<((u32, String), CommitRef)> = Vec::new();
+        let tip_objects = self.graph.tip_objects.clone();
+        for (tip, object) in tips.objects.iter().zip(tip_objects) {
+            let entries: Vec<(u32, String)> = if object == NONE {
+                Vec::new()
+            } else if tip.is_tree {
+                self.hot_entries(object, 0).iter().cloned().collect()
+            } else {
+                match self.hot.get(object as usize) {
+                    Some(hot) if *hot != NONE => vec![(*hot, tip.name.clone())],
+                    _ => Vec::new(),
+                }
+            };
+            for (hot, path) in entries {
+                for item in self.items_of(hot, &path) {
+                    refs_of.entry(item).or_default().push(tip.name.clone());
+                    if !introduced.contains_key(&item) {
+                        tip_origin.entry(item).or_insert_with(|| tip.origin.clone());
+                    }
+                }
+                if seen_at[hot as usize].insert(path.clone()) {
+                    tip_seen.push(((hot, path), tip.origin.clone()));
+                }
+            }
+        }
+
         let head_items = self.head_items();
 
         // Occurrences: one per (blob version, path) holding the item, with its first commit.
         let mut paths_of: HashMap<u32, Vec<String>> = HashMap::new();
-        for ((hot, path), first) in &first_seen {
-            let Some(commit) = commit_ref_of(*first) else {
-                continue;
-            };
+        let first_seen: Vec<((u32, String), CommitRef)> = first_seen
+            .into_iter()
+            .map(|(at, first)| (at, commit_ref_of(first)))
+            .chain(tip_seen)
+            .collect();
+        for ((hot, path), commit) in &first_seen {
             for occurrence in &self.hot_occurrences[*hot as usize] {
                 let mut located = occurrence.clone();
                 located.location.path = path.clone();
@@ -331,11 +367,12 @@ impl<'r> Attribution<'r> {
         let workdir = repo.workdir().map(Path::to_path_buf);
         for (item_index, item) in self.items.iter().enumerate() {
             let item_index = item_index as u32;
-            let Some(first) = introduced.get(&item_index) else {
-                continue;
-            };
-            let Some(introduced_commit) = commit_ref_of(*first) else {
-                continue;
+            let introduced_commit = match introduced.get(&item_index) {
+                Some(first) => commit_ref_of(*first),
+                None => match tip_origin.get(&item_index) {
+                    Some(origin) => origin.clone(),
+                    None => continue,
+                },
             };
             let mut refs = refs_of.remove(&item_index).unwrap_or_default();
             refs.sort();
@@ -365,6 +402,18 @@ impl<'r> Attribution<'r> {
                 },
             );
         }
+    }
+}
+
+/// What a report can say about a commit that cannot be read: its id, if known.
+fn unreadable_commit(oid: Option<Oid>) -> CommitRef {
+    CommitRef {
+        id: oid.map(|oid| oid.to_string()).unwrap_or_default(),
+        author: String::new(),
+        email: String::new(),
+        time: String::new(),
+        at_or_before: false,
+        summary: "(this commit could not be read)".to_owned(),
     }
 }
 

@@ -60,6 +60,8 @@ pub struct TreeGraph<'r> {
     /// boundary, `--max-count`, unreadable parent): what they hold came in at or before them.
     pub cut_commits: Vec<u32>,
     submodules_noted: bool,
+    /// Per ref that points at a tree or blob (in `Tips::objects` order): its tree or blob index.
+    pub tip_objects: Vec<u32>,
     /// Trees already rebuilt from the packs, kept through attribution (which needs the names
     /// of the few trees on the way to a finding). Shared so a visit can hold one tree's bytes
     /// while it recurses.
@@ -106,6 +108,7 @@ impl<'r> TreeGraph<'r> {
             range_base: OidMap::default(),
             cut_commits: Vec::new(),
             submodules_noted: false,
+            tip_objects: Vec::new(),
             tree_cache: Rc::default(),
         }
     }
@@ -151,19 +154,27 @@ impl<'r> TreeGraph<'r> {
     }
 
     fn corrupt_tree(&self, prefix: &str, tree_id: ObjectId, why: &str) {
-        self.stats.skip(
-            SkipReason::CorruptObject,
-            Some(format!(
-                "{}/ (tree {tree_id}): cannot be read ({why}); skipped, the audit went on",
-                prefix.trim_end_matches('/')
-            )),
-        );
+        self.stats.damaged(format!(
+            "{}/ (tree {tree_id}): cannot be read ({why}); skipped, the audit went on",
+            prefix.trim_end_matches('/')
+        ));
     }
 
     /// A commit's raw bytes, or None when it cannot be read as a commit.
     pub fn read_commit(&self, oid: Oid) -> Option<Vec<u8>> {
         let object = self.odb.read(oid).ok()?;
         (object.kind() == ObjectType::Commit).then(|| object.data().to_vec())
+    }
+
+    /// A commit's header as git sees it (grafts applied), or None when it cannot be read.
+    pub fn read_commit_header(
+        &self,
+        id: ObjectId,
+        grafts: &super::grafts::Grafts,
+    ) -> Option<super::CommitHeader> {
+        let mut header = super::parse_commit_header(&self.read_commit(id.to_oid())?)?;
+        grafts.apply(id, &mut header);
+        Some(header)
     }
 
     /// Records one walked commit (in walk order) with its tree and already-walked parents.
@@ -178,6 +189,27 @@ impl<'r> TreeGraph<'r> {
     pub fn parents(&self, commit: usize) -> &[u32] {
         let (start, end) = self.commit_parents[commit];
         &self.parent_edges[start as usize..end as usize]
+    }
+
+    /// A blob a ref points at directly: sent (named by the ref) unless already seen. Returns
+    /// its blob index.
+    pub fn visit_tagged_blob(
+        &mut self,
+        blob: ObjectId,
+        ref_name: &str,
+        send: &mut dyn FnMut(BlobJob),
+    ) -> u32 {
+        if let Some(known) = self.blob_ids.get(&blob) {
+            return *known;
+        }
+        let next = self.blob_ids.len() as u32;
+        self.blob_ids.insert(blob, next);
+        send(BlobJob {
+            blob: blob.to_oid(),
+            path: ref_name.to_owned(),
+            secrets_found: None,
+        });
+        next
     }
 
     /// Visits a tree once, sending each blob not seen before (unless `scan` is false, for trees

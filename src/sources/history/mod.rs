@@ -9,9 +9,11 @@
 //! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
+mod grafts;
 mod graph;
 mod order;
 mod packed;
+mod tips;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,7 +23,10 @@ use git2::{Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
 use self::attribution::Attribution;
+use self::grafts::Grafts;
 use self::graph::{BlobJob, NONE, TreeGraph};
+use self::order::order_commits;
+pub use self::tips::{ObjectTip, Tip, Tips, collect_tips};
 use super::ScanStats;
 use super::git::{BlobOrigin, read_blob_to_scan};
 use super::git_workers::run_git_workers;
@@ -78,12 +83,6 @@ pub struct HistoryScan {
     pub cut: Option<HistoryCut>,
 }
 
-/// A ref tip the audit starts from (branch, tag, remote-tracking ref, stash, detached HEAD).
-pub struct Tip {
-    pub name: String,
-    pub commit: Oid,
-}
-
 /// A scanned blob that had findings.
 pub struct BlobHit {
     pub blob: Oid,
@@ -99,18 +98,22 @@ pub fn scan_history(
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<HistoryScan> {
-    // Reading is the audit's whole cost; re-hashing every object we inflate (libgit2's default)
-    // would add a fifth. A corrupt object still fails to inflate and is counted.
-    git2::opts::strict_hash_verification(false);
-    // Each tree and blob is read once, so libgit2's object cache only costs lookups and memory.
-    git2::opts::enable_caching(false);
-    let tips = collect_tips(repo, stats)?;
-    if tips.is_empty() {
-        stats.warn("the repository has no commits yet: there is no history to audit".to_owned());
+    let mut tips = collect_tips(repo, stats)?;
+    if scope.is_restricted() {
+        // A range or a branch is a line of commits: trees and blobs tagged directly are in none.
+        tips.objects.clear();
+    }
+    if tips.commits.is_empty() && tips.objects.is_empty() {
+        // With damage, the refs exist but could not be followed: that is not an empty history.
+        if stats.damage_count() == 0 {
+            stats
+                .warn("the repository has no commits yet: there is no history to audit".to_owned());
+        }
         return Ok(HistoryScan::default());
     }
     let odb = repo.odb().context("cannot open the object database")?;
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
+    let grafts = Grafts::load(repo.commondir(), stats);
     // A range audit reads few objects: rebuilding whole packs for it would cost more.
     let packs = (!scope.is_restricted())
         .then(|| PackSet::open(&repo.commondir().join("objects")))
@@ -118,8 +121,37 @@ pub fn scan_history(
     let (commits, hits, cut) = match &packs {
         // A full audit has no range, so no boundary commits.
         Some(packs) => {
-            let (commits, hits) = packed::scan_with_packs(
-                packs, &tips, &mut graph, settings, scanner, stats, progress,
+            let run = packed::PackedRun {
+                packs,
+                tips: &tips,
+                grafts: &grafts,
+            };
+            let (commits, hits) =
+                packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?;
+            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
+            (commits, hits, cut)
+        }
+        None if !scope.is_restricted() => {
+            // Every commit reachable from the tips, each read once through libgit2 and ordered
+            // here, so that an unreadable commit is named and the rest of history still walked.
+            let mut headers = CommitHeaders::default();
+            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
+            let commits = order_commits(
+                &tip_commits,
+                &mut headers,
+                &mut |id| graph.read_commit_header(id, &grafts),
+                repo.is_shallow(),
+                stats,
+            );
+            progress.set_length(commits.len() as u64);
+            let hits = scan_streaming(
+                (&commits, &mut headers),
+                &tips.objects,
+                &mut graph,
+                settings,
+                scanner,
+                stats,
+                progress,
             )?;
             let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
             (commits, hits, cut)
@@ -129,7 +161,7 @@ pub fn scan_history(
                 commits,
                 base,
                 stopped_by_max_count,
-            } = list_commits(repo, scope, &tips, stats)?;
+            } = list_commits(repo, scope, &tips.commits, stats)?;
             progress.set_length(commits.len() as u64);
             graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
             for oid in &base {
@@ -145,8 +177,8 @@ pub fn scan_history(
                 }
             }
             let hits = scan_streaming(
-                repo.path(),
-                &commits,
+                (&commits, &mut CommitHeaders::default()),
+                &tips.objects,
                 &mut graph,
                 settings,
                 scanner,
@@ -169,49 +201,6 @@ pub fn scan_history(
     let attribution = Attribution::new(graph, hits);
     attribution.finish(scope, &commits, &tips, scanner, settings, &mut result);
     Ok(result)
-}
-
-/// Every ref that names a commit; symbolic refs are skipped (their targets are listed).
-fn collect_tips(repo: &Repository, stats: &ScanStats) -> Result<Vec<Tip>> {
-    let mut tips = Vec::new();
-    let references = repo
-        .references()
-        .context("cannot list the repository's refs")?;
-    for reference in references {
-        let reference = match reference {
-            Ok(reference) => reference,
-            Err(err) => {
-                stats.warn(format!("a ref could not be read ({err}); skipped"));
-                continue;
-            }
-        };
-        if reference.kind() == Some(git2::ReferenceType::Symbolic) {
-            continue;
-        }
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
-        match reference.peel_to_commit() {
-            Ok(commit) => tips.push(Tip {
-                name,
-                commit: commit.id(),
-            }),
-            // Tags of trees or blobs are rare; say so rather than drop them quietly.
-            Err(err) => stats.warn(format!(
-                "{name}: does not point to a commit ({}); not audited",
-                err.message()
-            )),
-        }
-    }
-    if repo.head_detached().unwrap_or(false)
-        && let Ok(head) = repo.head()
-        && let Ok(commit) = head.peel_to_commit()
-    {
-        tips.push(Tip {
-            name: "HEAD".to_owned(),
-            commit: commit.id(),
-        });
-    }
-    tips.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(tips)
 }
 
 fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid> {
@@ -302,7 +291,7 @@ fn list_commits(
         match oid {
             Ok(oid) => commits.push(oid),
             Err(err) => {
-                stats.warn(format!(
+                stats.damaged(format!(
                     "the history walk stopped early ({}); older commits were not audited",
                     err.message()
                 ));
@@ -386,23 +375,17 @@ fn describe_cut(
 
 /// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
 fn scan_streaming(
-    git_dir: &Path,
-    commits: &[Oid],
+    (commits, headers): (&[Oid], &mut CommitHeaders),
+    object_tips: &[ObjectTip],
     graph: &mut TreeGraph<'_>,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<Vec<BlobHit>> {
-    scan_on_workers(git_dir, settings, scanner, stats, |send| {
-        walk_commits(
-            commits,
-            graph,
-            &mut OidMap::default(),
-            stats,
-            progress,
-            send,
-        );
+    let git_dir = graph.repo.path().to_path_buf();
+    scan_on_workers(&git_dir, settings, scanner, stats, |send| {
+        walk_commits(commits, object_tips, graph, headers, stats, progress, send);
     })
 }
 
@@ -417,10 +400,12 @@ pub struct CommitHeader {
 /// The commit headers rebuilt ahead of the walk, by commit id.
 pub type CommitHeaders = OidMap<CommitHeader>;
 
-/// Walks each commit's tree (each tree once, parents before children), hands each new blob to
-/// `send` and stops early when `send` says the consumers are gone.
+/// Walks each commit's tree (each tree once, parents before children), then the trees and
+/// blobs refs point at directly, hands each new blob to `send` and stops early when `send` says
+/// the consumers are gone.
 fn walk_commits(
     commits: &[Oid],
+    object_tips: &[ObjectTip],
     graph: &mut TreeGraph<'_>,
     prefetched: &mut CommitHeaders,
     stats: &ScanStats,
@@ -448,12 +433,9 @@ fn walk_commits(
             ..
         }) = header
         else {
-            stats.skip(
-                SkipReason::CorruptObject,
-                Some(format!(
-                    "commit {oid} cannot be read; its tree was not audited"
-                )),
-            );
+            stats.damaged(format!(
+                "commit {oid} cannot be read; its tree was not audited"
+            ));
             graph.add_commit(NONE, std::iter::empty());
             continue;
         };
@@ -476,10 +458,23 @@ fn walk_commits(
             .filter_map(|p| commit_index.get(p).copied());
         graph.add_commit(tree, parents);
         if stopped {
-            break;
+            return;
         }
     }
     progress.set_position(commits.len() as u64);
+    for tip in object_tips {
+        let mut forward = |job: BlobJob| {
+            if !stopped && !send(job) {
+                stopped = true;
+            }
+        };
+        let index = if tip.is_tree {
+            graph.visit_tree(tip.object.into(), &mut String::new(), 0, true, &mut forward)
+        } else {
+            graph.visit_tagged_blob(tip.object.into(), &tip.name, &mut forward)
+        };
+        graph.tip_objects.push(index);
+    }
 }
 
 /// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
@@ -524,7 +519,7 @@ fn add_path_lints(
     match odb.read(job.blob) {
         Ok(object) => scanner.add_path_lints(&job.path, object.data(), &mut scan),
         // The secrets found are still reported.
-        Err(err) => stats.warn(format!(
+        Err(err) => stats.damaged(format!(
             "{} (blob {}): cannot be read again for the scope lints ({})",
             job.path,
             job.blob,

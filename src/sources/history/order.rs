@@ -25,7 +25,6 @@ pub fn order_commits(
     let mut index: OidMap<u32> = OidMap::default();
     let mut ids: Vec<ObjectId> = Vec::new();
     let mut stack: Vec<ObjectId> = tips.iter().map(|tip| ObjectId::from(*tip)).collect();
-    let mut unreadable = 0usize;
     while let Some(id) = stack.pop() {
         if index.contains_key(&id) {
             continue;
@@ -37,13 +36,9 @@ pub fn order_commits(
                 }
                 None => {
                     if !shallow {
-                        unreadable += 1;
-                        if unreadable == 1 {
-                            stats.warn(format!(
-                                "commit {id} cannot be read; the history behind it was not \
-                                 audited (run `git fsck`)"
-                            ));
-                        }
+                        stats.damaged(format!(
+                            "commit {id} cannot be read; the history behind it was not audited"
+                        ));
                     }
                     continue;
                 }
@@ -52,12 +47,6 @@ pub fn order_commits(
         index.insert(id, ids.len() as u32);
         ids.push(id);
         stack.extend(headers[&id].parents.iter().copied());
-    }
-    if unreadable > 1 {
-        stats.warn(format!(
-            "{} more commits cannot be read; history behind them was not audited",
-            unreadable - 1
-        ));
     }
 
     let mut waiting_on = vec![0u32; ids.len()];
@@ -150,7 +139,10 @@ mod tests {
         assert_eq!(order, vec![id(2).to_oid(), id(3).to_oid()]);
         let mut summary = crate::findings::Summary::default();
         stats.fill(&mut summary);
-        assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+        let incomplete = summary
+            .incomplete
+            .expect("a missing commit makes the audit partial");
+        assert_eq!(incomplete.unread_objects, 1, "{:?}", incomplete.objects);
         // In a shallow clone the missing parent is the boundary: nothing more to say.
         let stats = ScanStats::default();
         let mut headers = OidMap::default();
@@ -160,5 +152,6 @@ mod tests {
         let mut summary = crate::findings::Summary::default();
         stats.fill(&mut summary);
         assert!(summary.warnings.is_empty());
+        assert!(summary.incomplete.is_none());
     }
 }

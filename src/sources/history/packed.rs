@@ -19,10 +19,11 @@ use anyhow::Result;
 use git2::Oid;
 use indicatif::ProgressBar;
 
+use super::grafts::Grafts;
 use super::graph::{BlobJob, TreeGraph};
 use super::order::order_commits;
 use super::{
-    BlobHit, CommitHeaders, Tip, finish_scan, parse_commit_header, scan_on_workers, too_large,
+    BlobHit, CommitHeaders, Tips, finish_scan, parse_commit_header, scan_on_workers, too_large,
     walk_commits,
 };
 use crate::config::ScanSettings;
@@ -79,11 +80,21 @@ impl PackedScans {
     }
 }
 
+/// What a full audit on the packs starts from.
+pub struct PackedRun<'a> {
+    pub packs: &'a PackSet,
+    pub tips: &'a Tips,
+    pub grafts: &'a Grafts,
+}
+
 /// Pass 1 on the packs (see the module comment) for every commit reachable from `tips`;
 /// returns the commits walked (parents first) and the blobs with findings.
 pub fn scan_with_packs(
-    packs: &PackSet,
-    tips: &[Tip],
+    PackedRun {
+        packs,
+        tips,
+        grafts,
+    }: PackedRun<'_>,
     graph: &mut TreeGraph<'_>,
     settings: &ScanSettings,
     scanner: &Scanner,
@@ -104,19 +115,16 @@ pub fn scan_with_packs(
         // Trees first, on every core: the walk waits for them, and the walk is the one part
         // that cannot be split. Blobs fill the cores the walk leaves.
         let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
+        grafts.apply_all(&mut commit_headers);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
                 packs.for_each_object(&[ObjectKind::Blob], threads, |packed, bytes| {
                     scans.record(packed.slot, bytes, settings.max_file_size, scanner)
                 });
             });
-            let tip_commits: Vec<Oid> = tips.iter().map(|tip| tip.commit).collect();
+            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
             // Loose commits (made since the last repack) are read through libgit2.
-            let read_loose = &mut |id: ObjectId| {
-                graph
-                    .read_commit(id.to_oid())
-                    .and_then(|data| parse_commit_header(&data))
-            };
+            let read_loose = &mut |id: ObjectId| graph.read_commit_header(id, grafts);
             let shallow = graph.repo.is_shallow();
             let commits = order_commits(
                 &tip_commits,
@@ -130,6 +138,7 @@ pub fn scan_with_packs(
             progress.set_message("walking history");
             walk_commits(
                 &commits,
+                &tips.objects,
                 graph,
                 &mut commit_headers,
                 stats,
