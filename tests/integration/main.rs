@@ -14,6 +14,7 @@ mod history;
 mod history_reach;
 mod hostile_input;
 mod lints;
+mod pre_push;
 mod sarif;
 mod scan;
 mod staged;
