@@ -73,9 +73,16 @@ pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -
         }
     }
     if let Some(cut) = &report.summary.history_cut {
+        // A boundary makes "first seen" uncertain: a warning. A range the run asked for (a push,
+        // a pull request) only limits what is new: a notice.
+        let command = if cut.boundary.is_empty() {
+            "notice"
+        } else {
+            "warning"
+        };
         writeln!(
             out,
-            "::warning title={}::Not a full audit: {}.",
+            "::{command} title={}::Not a full audit: {}.",
             escape_property("tuskguard: history was cut"),
             escape_data(&cut.describe())
         )?;
@@ -216,9 +223,14 @@ fn write_cut(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if let Some(cut) = &report.summary.history_cut {
+        let kind = if cut.boundary.is_empty() {
+            "NOTE"
+        } else {
+            "WARNING"
+        };
         writeln!(
             out,
-            "> [!WARNING]\n> **Not a full audit:** {}.\n",
+            "> [!{kind}]\n> **Not a full audit:** {}.\n",
             escape_cell(&cut.describe())
         )?;
     }
