@@ -663,8 +663,15 @@ fn action_yml_declares_and_passes_every_input_the_script_reads() {
         .iter()
         .find(|s| s["name"].as_str() == Some("Install tuskguard"))
         .unwrap();
-    assert!(install["run"].as_str().unwrap().contains(
-        r#"cargo install --locked --root "$TUSKGUARD_ROOT" --path "$GITHUB_ACTION_PATH""#
+    // The install step runs scripts/action-install.sh (tests/integration/action_install.rs),
+    // which downloads a verified release or builds the action's own source.
+    assert_eq!(
+        install["run"].as_str(),
+        Some(r#"bash "$GITHUB_ACTION_PATH/scripts/action-install.sh""#)
+    );
+    let installer = std::fs::read_to_string(repo_file("scripts/action-install.sh")).unwrap();
+    assert!(installer.contains(
+        r#"cargo install --locked --root "$root" --path "${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set}""#
     ));
     let upload = step_using(steps, "github/codeql-action/upload-sarif@v3").unwrap();
     assert!(upload["if"].as_str().unwrap().contains("always()"));

@@ -309,3 +309,65 @@ fn help_lists_no_flag_that_does_nothing_there() {
     }
     assert!(options_of("scan").contains("--no-ignore"));
 }
+
+/// The refs the README's YAML tells people to copy: pre-commit `rev:` and the Action's `@ref`.
+fn readme_yaml_refs() -> Vec<String> {
+    readme_blocks("yaml")
+        .iter()
+        .flat_map(|block| block.lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter_map(|line| {
+            let line = line.split(" #").next().unwrap().trim().to_owned();
+            if let Some(rev) = line.strip_prefix("rev:") {
+                Some(rev.trim().to_owned())
+            } else {
+                line.split_once("uses: tuskguard/tuskguard@")
+                    .map(|(_, r)| r.trim().to_owned())
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_names_only_refs_and_installs_that_exist() {
+    let refs = readme_yaml_refs();
+    assert!(refs.len() >= 3, "{refs:?}");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tags = git_tags(manifest_dir);
+    for reference in &refs {
+        let is_sha = reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit());
+        assert!(
+            reference == "main" || is_sha || tags.contains(reference),
+            "README tells people to use ref {reference:?}, which is neither main, a commit nor \
+             an existing tag ({tags:?})"
+        );
+    }
+    // tuskguard is not on crates.io: every `cargo install` of it names --git or --path.
+    // (The hook's own hint is checked by a unit test in src/cli/install_hook.rs.)
+    for file in ["README.md", "action.yml", "scripts/action-install.sh"] {
+        let text = std::fs::read_to_string(manifest_dir.join(file)).unwrap();
+        for line in text.lines().filter(|l| l.contains("cargo install")) {
+            let installs_us = line.contains("tuskguard") && !line.contains("cargo-nextest");
+            assert!(
+                !installs_us || line.contains("--git") || line.contains("--path"),
+                "{file}: `{line}` installs from a registry that has no tuskguard"
+            );
+        }
+    }
+}
+
+/// Tags of the repository at `dir` (none when it is not a git checkout, e.g. a crate package).
+fn git_tags(dir: &Path) -> Vec<String> {
+    Command::new("git")
+        .args(["tag", "--list"])
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}

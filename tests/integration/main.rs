@@ -2,6 +2,7 @@
 //! so the repository scans itself clean.
 
 mod action;
+mod action_install;
 mod action_truth;
 mod api;
 mod cut;
@@ -12,6 +13,7 @@ mod helpers;
 mod history;
 mod history_reach;
 mod lints;
+mod pre_push;
 mod sarif;
 mod scan;
 mod staged;
