@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::engine::rules::RuleDef;
+use crate::model::limited::MAX_CONFIG_BYTES;
 
 pub const DEFAULT_CONFIG_FILE: &str = ".tuskguard.toml";
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 * 1024 * 1024;
@@ -54,9 +55,14 @@ impl ConfigFile {
     }
 
     /// Loads `--config FILE` (which must exist) or the default file at `root` (if present).
-    pub fn load(explicit: Option<&Path>, root: &Path) -> Result<(Self, Option<PathBuf>)> {
+    pub fn load(
+        explicit: Option<&Path>,
+        root: &Path,
+        repo_config: bool,
+    ) -> Result<(Self, Option<PathBuf>)> {
         let path = match explicit {
             Some(path) => path.to_path_buf(),
+            None if !repo_config => return Ok((ConfigFile::default(), None)),
             None => {
                 let default = root.join(DEFAULT_CONFIG_FILE);
                 if !default.is_file() {
@@ -65,13 +71,38 @@ impl ConfigFile {
                 default
             }
         };
-        let text = std::fs::read_to_string(&path)
+        let text = crate::model::limited::read_file_limited(&path, MAX_CONFIG_BYTES)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         Ok((Self::parse(&text, &path)?, Some(path)))
     }
 }
 
 impl ConfigFile {
+    /// One sentence per built-in rule (`builtin_ids`) this file switches off or replaces.
+    pub fn weakened_builtins(&self, path: &Path, builtin_ids: &[String]) -> Vec<String> {
+        let builtin = |id: &String| builtin_ids.contains(id);
+        let disabled = self
+            .disabled_rules
+            .iter()
+            .filter(|id| builtin(id))
+            .map(|id| {
+                format!(
+                    "{}: built-in rule {id} is switched off (disabled_rules); findings it would \
+                 report are not looked for. Pass --no-repo-config to scan with the built-in rules",
+                    path.display()
+                )
+            });
+        let replaced = self.rules.iter().filter(|r| builtin(&r.id)).map(|r| {
+            format!(
+                "{}: built-in rule {} is replaced by a custom [[rule]] with the same id; \
+                 pass --no-repo-config to scan with the built-in rules",
+                path.display(),
+                r.id
+            )
+        });
+        disabled.chain(replaced).collect()
+    }
+
     /// The warning for API settings the file tried to make, if any.
     pub fn ignored_api_settings(&self, path: &Path) -> Option<String> {
         (self.api_url.is_some() || self.api.is_some()).then(|| {
@@ -93,6 +124,9 @@ pub struct ScanSettings {
     pub baseline: Option<PathBuf>,
     /// `--verbose`: say what the run loaded and what ignore rules hid (costs one more walk).
     pub explain: bool,
+    /// False with `--no-repo-config`: the scanned tree's own `.tuskguard.toml` is not read (a
+    /// file named with `--config` still is).
+    pub repo_config: bool,
 }
 
 #[cfg(test)]

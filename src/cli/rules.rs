@@ -18,11 +18,11 @@ use crate::scanner::Scanner;
 const RULES_JSON_VERSION: u32 = 1;
 
 pub fn run(global: &GlobalArgs, args: &RulesArgs) -> Result<ExitStatus> {
-    let (config, _) = ConfigFile::load(args.config.as_deref(), Path::new("."))?;
+    let (config, _) = ConfigFile::load(args.config.as_deref(), Path::new("."), true)?;
     let scanner = Scanner::new(&config, Path::new("."))?;
     match args.action {
         RulesAction::List { format } => {
-            write_to(None, |out| match format {
+            write_to(None, false, |out| match format {
                 RulesFormat::Text => list_text(&scanner, out),
                 RulesFormat::Json => {
                     serde_json::to_writer_pretty(&mut *out, &list_json(&scanner))?;

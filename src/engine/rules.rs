@@ -85,6 +85,12 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
     if rule.anchors.is_empty() || rule.anchors.iter().any(|a| a.len() < 3) {
         bail!("every rule needs at least one literal anchor of 3 or more bytes (the prefilter)");
     }
+    if rule.examples.is_empty() {
+        bail!(
+            "every rule needs at least one example that gives a finding (examples = [...]), so \
+             that `tuskguard rules check` can prove it"
+        );
+    }
     if rule.patterns.is_empty() {
         bail!("a rule needs at least one pattern");
     }
@@ -105,6 +111,16 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The ids of the built-in key rules.
+pub fn builtin_rule_ids() -> Vec<String> {
+    BUILTIN_RULE_FILES
+        .iter()
+        .filter_map(|(origin, text)| parse_rule_file(text, origin).ok())
+        .flatten()
+        .map(|rule| rule.id)
+        .collect()
 }
 
 /// A UUID as written in text, or the base64 of one (a Kubernetes `Secret`'s `data:` value, with or
