@@ -61,80 +61,23 @@ pub fn scan_tree(
         .threads(settings.threads)
         .build_parallel();
 
+    let walk = TreeWalk {
+        scan_root: &scan_root,
+        relative_root: relative_root.as_deref(),
+        settings,
+        scanner,
+        stats,
+    };
     let (sender, receiver) = bounded::<Vec<Occurrence>>(256);
     let mut collector = Collector::new();
     std::thread::scope(|scope| {
+        let walk = &walk;
         scope.spawn(move || {
             walker.run(|| {
                 let sender = sender.clone();
                 let mut buffer = Vec::with_capacity(64 * 1024);
-                let scan_root = scan_root.as_path();
-                let relative_root = relative_root.as_deref();
                 Box::new(move |entry| {
-                    let entry = match entry {
-                        Ok(entry) => entry,
-                        Err(err) => {
-                            let reason = if err.is_io()
-                                && err.io_error().is_some_and(|e| {
-                                    e.kind() == std::io::ErrorKind::PermissionDenied
-                                }) {
-                                SkipReason::Unreadable
-                            } else if err.to_string().contains("loop") {
-                                SkipReason::SymlinkLoop
-                            } else {
-                                SkipReason::Unreadable
-                            };
-                            stats.skip(reason, Some(format!("{err}; the scan went on without it")));
-                            return WalkState::Continue;
-                        }
-                    };
-                    let Some(file_type) = entry.file_type() else {
-                        return WalkState::Continue;
-                    };
-                    if file_type.is_dir() {
-                        if let Ok(relative) = entry.path().strip_prefix(scan_root)
-                            && !relative.as_os_str().is_empty()
-                            && scanner.path_allowed(relative, true)
-                        {
-                            stats.skip(SkipReason::ConfigAllowed, None);
-                            return WalkState::Skip;
-                        }
-                        return WalkState::Continue;
-                    }
-                    let path = entry.path();
-                    if let Ok(relative) = path.strip_prefix(scan_root)
-                        && scanner.path_allowed(relative, false)
-                    {
-                        stats.skip(SkipReason::ConfigAllowed, None);
-                        return WalkState::Continue;
-                    }
-                    if !file_type.is_file() {
-                        let reason = if file_type.is_symlink() {
-                            "symbolic link, not followed"
-                        } else {
-                            "not a regular file"
-                        };
-                        stats.skip(
-                            SkipReason::NotAFile,
-                            Some(format!(
-                                "{}: skipped ({reason})",
-                                display_path(path, relative_root)
-                            )),
-                        );
-                        return WalkState::Continue;
-                    }
-                    if let Some(occurrences) = scan_file(
-                        path,
-                        relative_root,
-                        settings.max_file_size,
-                        scanner,
-                        stats,
-                        &mut buffer,
-                    ) && sender.send(occurrences).is_err()
-                    {
-                        return WalkState::Quit;
-                    }
-                    WalkState::Continue
+                    walk.visit(entry, &mut buffer, &mut |found| sender.send(found).is_ok())
                 })
             });
         });
@@ -151,6 +94,104 @@ pub fn scan_tree(
     });
     progress.finish();
     collector
+}
+
+/// What every walker thread needs to judge and scan an entry.
+struct TreeWalk<'a> {
+    scan_root: &'a Path,
+    relative_root: Option<&'a Path>,
+    settings: &'a ScanSettings,
+    scanner: &'a Scanner,
+    stats: &'a ScanStats,
+}
+
+impl TreeWalk<'_> {
+    /// One walked entry: an error is counted, an allow-listed directory pruned, a file scanned
+    /// (its occurrences go to `send`, which says whether the collector still listens).
+    fn visit(
+        &self,
+        entry: Result<ignore::DirEntry, ignore::Error>,
+        buffer: &mut Vec<u8>,
+        send: &mut dyn FnMut(Vec<Occurrence>) -> bool,
+    ) -> WalkState {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                self.stats.skip(
+                    walk_error_reason(&err),
+                    Some(format!("{err}; the scan went on without it")),
+                );
+                return WalkState::Continue;
+            }
+        };
+        let Some(file_type) = entry.file_type() else {
+            return WalkState::Continue;
+        };
+        let path = entry.path();
+        let allowed = |is_dir: bool| {
+            path.strip_prefix(self.scan_root).is_ok_and(|relative| {
+                !(is_dir && relative.as_os_str().is_empty())
+                    && self.scanner.path_allowed(relative, is_dir)
+            })
+        };
+        if file_type.is_dir() {
+            if allowed(true) {
+                self.stats.skip(SkipReason::ConfigAllowed, None);
+                return WalkState::Skip;
+            }
+            return WalkState::Continue;
+        }
+        if allowed(false) {
+            self.stats.skip(SkipReason::ConfigAllowed, None);
+            return WalkState::Continue;
+        }
+        if !file_type.is_file() {
+            let reason = if file_type.is_symlink() {
+                "symbolic link, not followed"
+            } else {
+                "not a regular file"
+            };
+            self.stats.skip(
+                SkipReason::NotAFile,
+                Some(format!(
+                    "{}: skipped ({reason})",
+                    display_path(path, self.relative_root)
+                )),
+            );
+            return WalkState::Continue;
+        }
+        let Some(occurrences) = scan_file(
+            path,
+            self.relative_root,
+            self.settings.max_file_size,
+            self.scanner,
+            self.stats,
+            buffer,
+        ) else {
+            return WalkState::Continue;
+        };
+        if send(occurrences) {
+            WalkState::Continue
+        } else {
+            WalkState::Quit
+        }
+    }
+}
+
+/// Why the walker could not give an entry.
+fn walk_error_reason(err: &ignore::Error) -> SkipReason {
+    if err.to_string().contains("loop") && !is_permission_denied(err) {
+        SkipReason::SymlinkLoop
+    } else {
+        SkipReason::Unreadable
+    }
+}
+
+fn is_permission_denied(err: &ignore::Error) -> bool {
+    err.is_io()
+        && err
+            .io_error()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 /// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
