@@ -234,7 +234,13 @@ pub(super) fn list_items(inner: &str) -> Vec<String> {
                 if token.contains(':') || token == "*" {
                     items.push(token.to_owned());
                 }
-                i = token_end.max(i + 1);
+                // A token ends at Unicode whitespace too (U+00A0): step over that character
+                // whole, never into it.
+                i = if token_end > i {
+                    token_end
+                } else {
+                    i + inner[i..].chars().next().map_or(1, char::len_utf8)
+                };
             }
         }
     }

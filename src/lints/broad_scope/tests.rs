@@ -236,3 +236,13 @@ fn no_anchor_no_work() {
     ));
     assert!(may_contain_request(fixture("/v2/%api-keys%").as_bytes()));
 }
+
+/// Found by the `matcher` fuzz target: a token starting with U+00A0 (Unicode whitespace, two
+/// bytes) made the list reader step into the middle of the character and panic.
+#[test]
+fn list_items_step_over_unicode_whitespace() {
+    assert_eq!(
+        list_items("\u{a0}[se:]} \u{2003}\"files:read\""),
+        vec!["[se:".to_owned(), "files:read".to_owned()]
+    );
+}
