@@ -29,8 +29,9 @@ pub fn escape_control(text: &str) -> String {
         .collect()
 }
 
-/// A path as a POSIX shell word, for commands we tell people to run (`git rm --cached 'my .env'`);
-/// control characters are escaped too, so a hostile name cannot fake output lines.
+/// A path as a shell word, for commands we tell people to run (`git rm --cached 'my .env'`).
+/// Control characters (a newline in a file name) use bash/zsh `$'…'` quoting, so the command stays
+/// on one line, names the right file, and a hostile name cannot fake output lines.
 pub fn shell_quote(text: &str) -> String {
     let plain = !text.is_empty()
         && text
@@ -38,8 +39,21 @@ pub fn shell_quote(text: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "._/@%+=:,-".contains(c));
     if plain {
         text.to_owned()
+    } else if text.chars().any(char::is_control) {
+        let escaped: String = text
+            .chars()
+            .map(|c| match c {
+                '\\' => "\\\\".to_owned(),
+                '\'' => "\\'".to_owned(),
+                '\n' => "\\n".to_owned(),
+                '\t' => "\\t".to_owned(),
+                c if c.is_control() => format!("\\x{:02x}", c as u32),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("$'{escaped}'")
     } else {
-        escape_control(&format!("'{}'", text.replace('\'', "'\\''")))
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -87,7 +101,11 @@ mod tests {
         assert_eq!(shell_quote("config/.env"), "config/.env");
         assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
         assert_eq!(shell_quote("it's.env"), "'it'\\''s.env'");
-        assert_eq!(shell_quote("a\nb"), "'a\\nb'");
+        // A newline stays in the name (ANSI-C quoting) and out of the output.
+        assert_eq!(shell_quote("a\nb"), "$'a\\nb'");
+        assert_eq!(shell_quote("a\nb'.env"), "$'a\\nb\\'.env'");
+        assert!(!shell_quote("a\x1b[31m\r").chars().any(char::is_control));
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
