@@ -198,6 +198,14 @@ pub struct HistoryArgs {
     /// Report only findings in files under PATH (relative to the repository root; repeatable).
     #[arg(long, value_name = "PATH")]
     pub include_path: Vec<String>,
+    /// Audit exactly the commits a `git push` sends: reads the pre-push hook's stdin lines (or the
+    /// pre-commit framework's PRE_COMMIT_* variables). See `install-hook --pre-push`.
+    #[arg(long, conflicts_with_all = ["since", "branch", "max_count"])]
+    pub pre_push: bool,
+    /// With --pre-push: the remote pushed to (git passes it to the hook as $1); its
+    /// remote-tracking refs are what it already has.
+    #[arg(long, value_name = "NAME", requires = "pre_push")]
+    pub remote: Option<String>,
     #[command(flatten)]
     pub scan: ScanOptions,
     #[command(flatten)]
@@ -292,4 +300,8 @@ pub struct InstallHookArgs {
     /// Remove the hook tuskguard wrote, and put back the hook it chained or replaced.
     #[arg(long)]
     pub uninstall: bool,
+    /// Install (or with --uninstall remove) a pre-push hook instead: every `git push` audits
+    /// exactly the commits it sends (`tuskguard history --pre-push`), offline.
+    #[arg(long)]
+    pub pre_push: bool,
 }

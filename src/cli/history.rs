@@ -40,11 +40,24 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     }
     let online = OnlineStep::new(&args.scan, &args.output, None)?;
     let prepared = prepare(global, &args.scan, &root)?;
+    let commits = if args.pre_push {
+        let set = super::pre_push::commit_set(&repo, args.remote.as_deref())?;
+        if set.include.is_empty() {
+            if !global.quiet {
+                eprintln!("tuskguard: the push sends no new commits: nothing to scan");
+            }
+            return Ok(ExitStatus::Clean);
+        }
+        Some(set)
+    } else {
+        None
+    };
     let scope = HistoryScope {
         since: args.since.clone(),
         branch: args.branch.clone(),
         max_count: args.max_count,
         include_paths: args.include_path.clone(),
+        commits,
     };
     // Locations are relative to the repository root, so the report's root (SARIF's %SRCROOT%)
     // is the repository root, also when the audit was started from a subdirectory.
@@ -82,7 +95,16 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
             );
             Ok(ExitStatus::Error)
         }
-        _ => Ok(status),
+        _ => {
+            if args.pre_push
+                && status == ExitStatus::Findings
+                && args.output.format == Format::Text
+                && !global.quiet
+            {
+                eprintln!("{}", super::pre_push::blocked_push_help(&report));
+            }
+            Ok(status)
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod examples;
 mod history;
 mod install_hook;
 mod output;
+mod pre_push;
 mod rules;
 mod scan;
 mod staged;

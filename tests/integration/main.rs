@@ -13,6 +13,7 @@ mod helpers;
 mod history;
 mod history_reach;
 mod lints;
+mod pre_push;
 mod sarif;
 mod scan;
 mod staged;

@@ -13,6 +13,7 @@ mod grafts;
 mod graph;
 mod order;
 mod packed;
+pub mod push;
 mod tips;
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ pub struct HistoryScope {
     /// Only findings in files under these paths (relative to the repository root) are reported;
     /// every blob is still read, so attribution is the same as in a full report.
     pub include_paths: Vec<String>,
+    /// Exactly these commits (the pre-push hook's): what `include` reaches and `exclude` does not.
+    pub commits: Option<push::CommitSet>,
 }
 
 impl HistoryScope {
@@ -69,7 +72,10 @@ impl HistoryScope {
 
 impl HistoryScope {
     pub fn is_restricted(&self) -> bool {
-        self.since.is_some() || self.branch.is_some() || self.max_count.is_some()
+        self.since.is_some()
+            || self.branch.is_some()
+            || self.max_count.is_some()
+            || self.commits.is_some()
     }
 }
 
@@ -238,8 +244,20 @@ fn list_commits(
         Some(branch) => vec![resolve_commit(repo, branch)?],
         None => tips.iter().map(|tip| tip.commit).collect(),
     };
-    match scope.since.as_deref() {
-        Some(range) if range.contains("..") => {
+    match (scope.commits.as_ref(), scope.since.as_deref()) {
+        (Some(set), _) => {
+            for oid in &set.include {
+                walk.push(*oid)
+                    .with_context(|| format!("commit {oid} (being pushed) cannot be walked"))?;
+            }
+            for oid in &set.exclude {
+                // A tip that cannot be hidden only makes the walk longer, never shorter.
+                if walk.hide(*oid).is_ok() {
+                    boundary.push(*oid);
+                }
+            }
+        }
+        (None, Some(range)) if range.contains("..") => {
             let spec = repo.revparse(range).with_context(|| {
                 format!("'{range}' is not a range in this repository (expected A..B)")
             })?;
@@ -264,7 +282,7 @@ fn list_commits(
                 boundary.push(from);
             }
         }
-        since => {
+        (None, since) => {
             for start in &starts {
                 if let Err(err) = walk.push(*start) {
                     stats.warn(format!(
@@ -300,7 +318,7 @@ fn list_commits(
         }
     }
     commits.reverse();
-    if scope.since.is_some() && !stopped_by_max_count {
+    if (scope.since.is_some() || scope.commits.is_some()) && !stopped_by_max_count {
         // Every parent outside a complete range walk lies before the range (a branch merged in
         // may fork from any older commit): what it holds is not new in the range. Parents that
         // cannot be read (shallow clone) stay out: the audit is cut there, and says so.
@@ -359,6 +377,9 @@ fn describe_cut(
     }
     if let Some(since) = &scope.since {
         reasons.push(format!("--since {since}"));
+    }
+    if let Some(set) = &scope.commits {
+        reasons.push(format!("{}: only the commits the push sends", set.label));
     }
     if !boundary.iter().all(&mut explained) {
         reasons.push("a parent commit could not be read".to_owned());
