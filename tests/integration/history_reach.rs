@@ -281,3 +281,19 @@ fn grafts_and_replace_refs_are_said() {
     assert_eq!((code, secrets(&report).len()), (1, 1), "{stderr}");
     assert!(stderr.contains("1 replace ref(s)"), "{stderr}");
 }
+
+#[test]
+fn packed_blobs_over_the_limit_are_counted_as_skipped() {
+    let dir = new_repo();
+    let repo = dir.path();
+    let big: String = (0..40_000).map(|n| format!("row {n}\n")).collect();
+    write_commit(repo, "big.txt", &big, "big");
+    write_commit(repo, "big.txt", &format!("{big}{big}"), "bigger");
+    write_commit(repo, "k.txt", &format!("{}\n", live_key(446)), "key");
+    repack(repo);
+    let (code, report, stderr) = audit(repo, &["--max-file-size", "100K"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(secrets(&report).len(), 1, "{report:#}");
+    assert_eq!(report["summary"]["skipped"]["too-large"], 2, "{report:#}");
+    assert!(stderr.contains("big.txt"), "{stderr}");
+}

@@ -32,7 +32,7 @@ use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
 use crate::sources::git::is_lfs_pointer;
 use crate::sources::object_id::{ObjectId, OidMap};
-use crate::sources::pack::{ObjectKind, PackSet};
+use crate::sources::pack::{Content, ObjectKind, PackSet};
 
 /// Rebuilt trees kept for the walk at most; past it, trees are read through libgit2 as the
 /// walk reaches them (slower, but memory stays bounded on huge histories).
@@ -55,7 +55,15 @@ struct PackedScans {
 }
 
 impl PackedScans {
-    fn record(&self, slot: usize, bytes: &[u8], max_file_size: u64, scanner: &Scanner) {
+    fn record(&self, slot: usize, content: Content<'_>, max_file_size: u64, scanner: &Scanner) {
+        let bytes = match content {
+            Content::Bytes(bytes) => bytes,
+            // Never inflated: the pack reader read the size from the headers.
+            Content::TooLarge(size) => {
+                self.status[slot].store(TOO_LARGE | size.min(SIZE), Ordering::Release);
+                return;
+            }
+        };
         let size = (bytes.len() as u64).min(SIZE);
         let status = if size > max_file_size {
             TOO_LARGE | size
@@ -118,8 +126,9 @@ pub fn scan_with_packs(
         grafts.apply_all(&mut commit_headers);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
-                packs.for_each_object(&[ObjectKind::Blob], threads, |packed, bytes| {
-                    scans.record(packed.slot, bytes, settings.max_file_size, scanner)
+                let limit = settings.max_file_size;
+                packs.for_each_object(&[ObjectKind::Blob], threads, limit, |packed, content| {
+                    scans.record(packed.slot, content, limit, scanner)
                 });
             });
             let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
@@ -227,23 +236,31 @@ fn rebuild_trees_and_commits(
     let trees = Mutex::new(OidMap::default());
     let commits = Mutex::new(CommitHeaders::default());
     let cached_bytes = AtomicUsize::new(0);
+    // The walk needs every tree and commit, whatever its size.
     packs.for_each_object(
         &[ObjectKind::Tree, ObjectKind::Commit],
         threads,
-        |packed, bytes| match packed.kind {
-            ObjectKind::Commit => {
-                if let Some(header) = parse_commit_header(bytes)
-                    && let Ok(mut commits) = commits.lock()
-                {
-                    commits.insert(packed.id, header);
+        u64::MAX,
+        |packed, content| {
+            let Content::Bytes(bytes) = content else {
+                return;
+            };
+            match packed.kind {
+                ObjectKind::Commit => {
+                    if let Some(header) = parse_commit_header(bytes)
+                        && let Ok(mut commits) = commits.lock()
+                    {
+                        commits.insert(packed.id, header);
+                    }
                 }
-            }
-            _ => {
-                let total = cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
-                if total <= TREE_CACHE_BUDGET
-                    && let Ok(mut trees) = trees.lock()
-                {
-                    trees.insert(packed.id, bytes.into());
+                _ => {
+                    let total =
+                        cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+                    if total <= TREE_CACHE_BUDGET
+                        && let Ok(mut trees) = trees.lock()
+                    {
+                        trees.insert(packed.id, bytes.into());
+                    }
                 }
             }
         },

@@ -18,7 +18,9 @@ use libdeflater::Decompressor;
 use memmap2::Mmap;
 
 use self::index::{OID_LEN, PackIndex};
-use self::object::{EntryKind, apply_delta, inflate, parse_header};
+use self::object::{
+    EntryKind, MAX_DELTA_HEADER, apply_delta, delta_target_size, inflate, parse_header,
+};
 use super::object_id::ObjectId;
 
 /// The object kinds a caller can ask for (tags are never needed: refs are peeled by libgit2).
@@ -37,6 +39,16 @@ pub struct Packed {
     /// This entry's number among all entries of all packs: callers keep per-object state in a
     /// plain array instead of a map.
     pub slot: usize,
+}
+
+/// What the reader hands over for one object.
+#[derive(Clone, Copy, Debug)]
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    /// Over the caller's size limit: never inflated (a non-delta's size is in its entry header,
+    /// a delta's target size in its delta header), so never allocated. Its delta children are
+    /// not rebuilt either (they would need it as their base): they are left to the caller.
+    TooLarge(u64),
 }
 
 /// Git itself refuses delta chains deeper than 4095 (`pack.depth`); deeper ones come only from
@@ -71,6 +83,11 @@ struct Pack {
     /// Entries that are not deltas.
     roots: Vec<u32>,
     entry_of_position: Vec<u32>,
+    /// Per entry: also stored in an earlier pack (overlapping packs, alternates), so never
+    /// delivered from this one; rebuilt only when a delta of this pack needs it as its base.
+    duplicate: Vec<bool>,
+    /// Per entry: rebuilt at all (not a duplicate, or the base of something that is not).
+    needed: Vec<bool>,
 }
 
 /// The packs of one repository, parsed once.
@@ -89,6 +106,10 @@ impl PackSet {
         let mut packs = Vec::new();
         let mut visited = Vec::new();
         open_store(objects_dir, 0, &mut visited, &mut packs);
+        for later in 1..packs.len() {
+            let (earlier, rest) = packs.split_at_mut(later);
+            rest[0].mark_duplicates(earlier);
+        }
         let mut next = 0;
         let first_slots = packs
             .iter()
@@ -118,11 +139,17 @@ impl PackSet {
     }
 
     /// Rebuilds, on `threads` threads, every packed object of the given kinds and hands it to
-    /// `deliver` (an object stored in two packs comes twice, with two slots). Objects not
-    /// delivered are the caller's to read another way.
-    pub fn for_each_object<D>(&self, kinds: &[ObjectKind], threads: usize, deliver: D)
-    where
-        D: Fn(Packed, &[u8]) + Sync,
+    /// `deliver` (an object stored in several packs comes once, from the first), or says it is
+    /// over `max_size` without inflating it. Objects not delivered are the caller's to read
+    /// another way.
+    pub fn for_each_object<D>(
+        &self,
+        kinds: &[ObjectKind],
+        threads: usize,
+        max_size: u64,
+        deliver: D,
+    ) where
+        D: Fn(Packed, Content<'_>) + Sync,
     {
         let Ok(pool) = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
@@ -135,6 +162,7 @@ impl PackSet {
             let run = Resolution {
                 pack,
                 first_slot: *first_slot,
+                max_size,
                 deliver: &deliver,
             };
             pool.install(|| {
@@ -142,9 +170,10 @@ impl PackSet {
                 pack.roots
                     .par_iter()
                     .filter(|root| {
-                        pack.entries[**root as usize]
-                            .kind
-                            .is_some_and(|kind| kinds.contains(&kind))
+                        pack.needed[**root as usize]
+                            && pack.entries[**root as usize]
+                                .kind
+                                .is_some_and(|kind| kinds.contains(&kind))
                     })
                     .for_each(|root| run.resolve(*root, None, 0));
             });
@@ -231,6 +260,8 @@ impl Pack {
             child_list: Vec::new(),
             roots: Vec::new(),
             entry_of_position,
+            duplicate: vec![false; count],
+            needed: vec![true; count],
         };
         pack.link_deltas(&by_offset);
         Some(pack)
@@ -325,6 +356,31 @@ impl Pack {
         }
     }
 
+    /// Marks the entries `earlier` packs already hold, and which entries still need rebuilding:
+    /// the rest, and every base on the way to one of them.
+    fn mark_duplicates(&mut self, earlier: &[Pack]) {
+        for at in 0..self.entries.len() {
+            let id = self.index.oid(self.entries[at].position as usize);
+            self.duplicate[at] = earlier.iter().any(|pack| pack.index.find(id).is_some());
+        }
+        self.needed.clone_from(&self.duplicate);
+        for flag in &mut self.needed {
+            *flag = !*flag;
+        }
+        for at in 0..self.entries.len() {
+            if !self.needed[at] {
+                continue;
+            }
+            let mut base = self.entries[at].base;
+            let mut depth = 0;
+            while base != NONE && !self.needed[base as usize] && depth <= MAX_DELTA_DEPTH {
+                self.needed[base as usize] = true;
+                base = self.entries[base as usize].base;
+                depth += 1;
+            }
+        }
+    }
+
     fn children(&self, entry: u32) -> &[u32] {
         let (start, end) = self.child_ranges[entry as usize];
         &self.child_list[start as usize..end as usize]
@@ -352,30 +408,61 @@ thread_local! {
 struct Resolution<'a, D> {
     pack: &'a Pack,
     first_slot: usize,
+    max_size: u64,
     deliver: &'a D,
 }
 
-impl<D: Fn(Packed, &[u8]) + Sync> Resolution<'_, D> {
+/// What rebuilding one entry came to.
+enum Rebuilt {
+    Bytes(Vec<u8>),
+    TooLarge(u64),
+    /// Unreadable, or a delta too big to look into: left to the caller's fallback.
+    Failed,
+}
+
+impl<D: Fn(Packed, Content<'_>) + Sync> Resolution<'_, D> {
+    fn packed(&self, entry: u32) -> Option<Packed> {
+        let kind = self.pack.entries[entry as usize].kind?;
+        (!self.pack.duplicate[entry as usize]).then(|| Packed {
+            kind,
+            id: self.pack.oid(entry),
+            slot: self.first_slot + entry as usize,
+        })
+    }
+
+    /// Children worth rebuilding.
+    fn needed_children(&self, entry: u32) -> impl Iterator<Item = u32> + '_ {
+        self.pack
+            .children(entry)
+            .iter()
+            .copied()
+            .filter(|child| self.pack.needed[*child as usize])
+    }
+
     /// Rebuilds `entry` (from `base` when it is a delta), delivers it, then its
     /// children. A chain is followed in a loop, dropping each link once the next is built; where
     /// a family branches, the other children become tasks any idle thread can take.
     fn resolve(&self, entry: u32, base: Option<&[u8]>, depth: u32) {
-        let Some(mut bytes) = self.rebuild(entry, base) else {
+        let mut bytes = match self.rebuild(entry, base) {
+            Rebuilt::Bytes(bytes) => bytes,
+            Rebuilt::TooLarge(size) => {
+                // Said without inflating; its children would need it whole, so they are left
+                // to the caller's fallback, which reads their sizes from their headers.
+                if let Some(packed) = self.packed(entry) {
+                    (self.deliver)(packed, Content::TooLarge(size));
+                }
+                return;
+            }
             // Unreadable: it and its family are left to the caller's fallback.
-            return;
+            Rebuilt::Failed => return,
         };
         let (mut entry, mut depth) = (entry, depth);
         loop {
             // A family has one kind, its root's: every member is delivered.
-            if let Some(kind) = self.pack.entries[entry as usize].kind {
-                let packed = Packed {
-                    kind,
-                    id: self.pack.oid(entry),
-                    slot: self.first_slot + entry as usize,
-                };
-                (self.deliver)(packed, &bytes);
+            if let Some(packed) = self.packed(entry) {
+                (self.deliver)(packed, Content::Bytes(&bytes));
             }
-            let mut children = self.pack.children(entry).iter().copied();
+            let mut children = self.needed_children(entry);
             let Some(first) = children.next() else {
                 return;
             };
@@ -394,23 +481,53 @@ impl<D: Fn(Packed, &[u8]) + Sync> Resolution<'_, D> {
                 });
                 return;
             }
-            match self.rebuild(first, Some(&bytes)) {
-                Some(next) => {
+            // Dropped before the child is built: one link of a chain in memory at a time.
+            let base = std::mem::take(&mut bytes);
+            match self.rebuild(first, Some(&base)) {
+                Rebuilt::Bytes(next) => {
                     bytes = next;
                     entry = first;
                 }
-                None => return,
+                Rebuilt::TooLarge(size) => {
+                    if let Some(packed) = self.packed(first) {
+                        (self.deliver)(packed, Content::TooLarge(size));
+                    }
+                    return;
+                }
+                Rebuilt::Failed => return,
             }
         }
     }
 
-    fn rebuild(&self, entry: u32, base: Option<&[u8]>) -> Option<Vec<u8>> {
-        let (stream, size) = self.pack.zlib_stream(entry)?;
-        let inflated =
-            INFLATER.with(|inflater| inflate(&mut inflater.borrow_mut(), stream, size))?;
-        match base {
-            None => Some(inflated),
-            Some(base) => apply_delta(base, &inflated),
+    fn rebuild(&self, entry: u32, base: Option<&[u8]>) -> Rebuilt {
+        let Some((stream, size)) = self.pack.zlib_stream(entry) else {
+            return Rebuilt::Failed;
+        };
+        let Some(base) = base else {
+            // A whole object: its size is in the entry header.
+            if size > self.max_size {
+                return Rebuilt::TooLarge(size);
+            }
+            return match INFLATER.with(|inflater| inflate(&mut inflater.borrow_mut(), stream, size))
+            {
+                Some(bytes) => Rebuilt::Bytes(bytes),
+                None => Rebuilt::Failed,
+            };
+        };
+        // Every delta instruction yields at least one byte from at most eight, so a delta this
+        // big builds something over the limit: not even the delta is inflated.
+        if size.saturating_sub(MAX_DELTA_HEADER) / 8 > self.max_size {
+            return Rebuilt::Failed;
+        }
+        let Some(delta) =
+            INFLATER.with(|inflater| inflate(&mut inflater.borrow_mut(), stream, size))
+        else {
+            return Rebuilt::Failed;
+        };
+        match delta_target_size(&delta) {
+            Some(target) if target > self.max_size => Rebuilt::TooLarge(target),
+            Some(_) => apply_delta(base, &delta).map_or(Rebuilt::Failed, Rebuilt::Bytes),
+            None => Rebuilt::Failed,
         }
     }
 }

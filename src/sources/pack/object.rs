@@ -113,6 +113,16 @@ fn delta_size(delta: &[u8], at: &mut usize) -> Option<u64> {
     }
 }
 
+/// The two size varints that open a delta take at most this many bytes.
+pub const MAX_DELTA_HEADER: u64 = 20;
+
+/// The size of the object a delta builds (its second varint), read before anything is built.
+pub fn delta_target_size(delta: &[u8]) -> Option<u64> {
+    let mut at = 0;
+    delta_size(delta, &mut at)?;
+    delta_size(delta, &mut at)
+}
+
 /// Rebuilds an object from its base and a git delta (copy-from-base and insert instructions).
 pub fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     let mut at = 0;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use assert_fs::TempDir;
 use git2::{ObjectType, Oid, Repository, Signature};
 
-use super::{ObjectKind, PackSet};
+use super::{Content, ObjectKind, PackSet};
 
 /// A repository whose files change in small steps over many commits, so that `git repack`
 /// stores most versions as deltas (chains, and families that branch).
@@ -87,8 +87,11 @@ fn all_objects(repo: &Repository, kind: ObjectType) -> HashMap<Oid, Vec<u8>> {
 
 fn delivered(packs: &PackSet, kind: ObjectKind, threads: usize) -> HashMap<Oid, Vec<u8>> {
     let seen = Mutex::new(HashMap::new());
-    packs.for_each_object(&[kind], threads, |packed, bytes| {
+    packs.for_each_object(&[kind], threads, u64::MAX, |packed, content| {
         assert_eq!(packed.kind, kind);
+        let Content::Bytes(bytes) = content else {
+            panic!("{:?} said too large without a limit", packed.id.to_oid());
+        };
         let oid = packed.id.to_oid();
         let previous = seen.lock().unwrap().insert(oid, bytes.to_vec());
         assert!(previous.is_none(), "{oid} delivered twice");
@@ -235,7 +238,7 @@ fn objects_spread_over_several_packs_are_each_delivered_once() {
     }
     // Every slot names its object.
     let slots = packs.slot_count();
-    packs.for_each_object(&[ObjectKind::Blob], 1, |packed, _| {
+    packs.for_each_object(&[ObjectKind::Blob], 1, u64::MAX, |packed, _| {
         assert!(packs.slots_of(packed.id).any(|slot| slot == packed.slot));
         assert!(packed.slot < slots);
     });
@@ -263,4 +266,100 @@ fn a_shared_clone_reads_the_packs_of_its_alternates() {
     );
     let expected = all_objects(&repo, ObjectType::Blob);
     assert_eq!(delivered(&packs, ObjectKind::Blob, 2), expected);
+}
+
+#[test]
+fn objects_over_the_limit_are_said_not_inflated() {
+    let dir = TempDir::new().unwrap();
+    let repo = Repository::init_bare(dir.path()).unwrap();
+    let signature = Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).unwrap();
+    // Versions of one file around a 64 KiB limit: packed, the big ones are bases or deltas with
+    // big targets, the small ones deltas of big bases.
+    let line = |n: usize| format!("line {n} of a file that grows and shrinks again\n");
+    let sizes = [1_000, 3_000, 200_000, 260_000, 2_000, 150_000];
+    let mut parent: Option<Oid> = None;
+    for lines in sizes {
+        let text: String = (0..lines / 48).map(line).collect();
+        let blob = repo.blob(text.as_bytes()).unwrap();
+        let mut root = repo.treebuilder(None).unwrap();
+        root.insert("f.txt", blob, 0o100644).unwrap();
+        let tree = repo.find_tree(root.write().unwrap()).unwrap();
+        let parents: Vec<_> = parent
+            .iter()
+            .map(|p| repo.find_commit(*p).unwrap())
+            .collect();
+        let parents: Vec<_> = parents.iter().collect();
+        parent = Some(
+            repo.commit(
+                Some("refs/heads/main"),
+                &signature,
+                &signature,
+                "v",
+                &tree,
+                &parents,
+            )
+            .unwrap(),
+        );
+    }
+    repack(&repo, true);
+    assert!(count_deltas(&repo) > 0);
+    let limit = 64 << 10;
+    let expected = all_objects(&repo, ObjectType::Blob);
+    let packs = PackSet::open(&repo.path().join("objects"));
+    let seen = Mutex::new(HashMap::new());
+    packs.for_each_object(&[ObjectKind::Blob], 2, limit, |packed, content| {
+        let oid = packed.id.to_oid();
+        let bytes = &expected[&oid];
+        match content {
+            Content::Bytes(got) => {
+                assert!(
+                    got.len() as u64 <= limit,
+                    "{oid}: {} bytes inflated",
+                    got.len()
+                );
+                assert_eq!(got, bytes.as_slice());
+            }
+            Content::TooLarge(size) => assert_eq!(size, bytes.len() as u64, "{oid}"),
+        }
+        assert!(seen.lock().unwrap().insert(oid, ()).is_none());
+    });
+    let seen = seen.into_inner().unwrap();
+    let too_large = expected.values().filter(|b| b.len() as u64 > limit).count();
+    assert_eq!(too_large, 3);
+    // Members of a family below an object over the limit are left to the caller's fallback
+    // (which reads their sizes from their headers); the rest are delivered.
+    assert!(
+        seen.len() >= expected.len() - too_large,
+        "{} of {}",
+        seen.len(),
+        expected.len()
+    );
+}
+
+#[test]
+fn overlapping_packs_deliver_each_object_once() {
+    let (_dir, repo) = repository_with_history();
+    repack(&repo, true);
+    // `repack -a` without `-d` writes a second pack with every object and keeps the first.
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["repack", "-afq", "--depth=4"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let packs = PackSet::open(&repo.path().join("objects"));
+    assert_eq!(packs.packs.len(), 2);
+    assert!(packs.packs[1].duplicate.iter().all(|d| *d));
+    for (kind, object_type) in [
+        (ObjectKind::Tree, ObjectType::Tree),
+        (ObjectKind::Blob, ObjectType::Blob),
+    ] {
+        // `delivered` fails on an object delivered twice.
+        assert_eq!(
+            delivered(&packs, kind, 2),
+            all_objects(&repo, object_type),
+            "{kind:?}"
+        );
+    }
 }
