@@ -272,6 +272,9 @@ if [[ -n "$extra_args" ]]; then
 fi
 common=(--fail-on "$fail_on")
 [[ -n "$baseline" ]] && common+=(--baseline "$baseline")
+# A pull request's own .tuskguard.toml could switch the key rules off: tuskguard warns about it
+# in the annotations and the step summary; repo-config: false refuses the file outright.
+[[ "${INPUT_REPO_CONFIG:-true}" == false ]] && common+=(--no-repo-config)
 
 # Runs tuskguard; its stderr is kept so that its own errors (exit 2) become an annotation and a
 # step-summary entry, not just a line in the raw log. Sets `status`.

@@ -54,9 +54,14 @@ impl ConfigFile {
     }
 
     /// Loads `--config FILE` (which must exist) or the default file at `root` (if present).
-    pub fn load(explicit: Option<&Path>, root: &Path) -> Result<(Self, Option<PathBuf>)> {
+    pub fn load(
+        explicit: Option<&Path>,
+        root: &Path,
+        repo_config: bool,
+    ) -> Result<(Self, Option<PathBuf>)> {
         let path = match explicit {
             Some(path) => path.to_path_buf(),
+            None if !repo_config => return Ok((ConfigFile::default(), None)),
             None => {
                 let default = root.join(DEFAULT_CONFIG_FILE);
                 if !default.is_file() {
@@ -72,6 +77,31 @@ impl ConfigFile {
 }
 
 impl ConfigFile {
+    /// One sentence per built-in rule (`builtin_ids`) this file switches off or replaces.
+    pub fn weakened_builtins(&self, path: &Path, builtin_ids: &[String]) -> Vec<String> {
+        let builtin = |id: &String| builtin_ids.contains(id);
+        let disabled = self
+            .disabled_rules
+            .iter()
+            .filter(|id| builtin(id))
+            .map(|id| {
+                format!(
+                    "{}: built-in rule {id} is switched off (disabled_rules); findings it would \
+                 report are not looked for. Pass --no-repo-config to scan with the built-in rules",
+                    path.display()
+                )
+            });
+        let replaced = self.rules.iter().filter(|r| builtin(&r.id)).map(|r| {
+            format!(
+                "{}: built-in rule {} is replaced by a custom [[rule]] with the same id; \
+                 pass --no-repo-config to scan with the built-in rules",
+                path.display(),
+                r.id
+            )
+        });
+        disabled.chain(replaced).collect()
+    }
+
     /// The warning for API settings the file tried to make, if any.
     pub fn ignored_api_settings(&self, path: &Path) -> Option<String> {
         (self.api_url.is_some() || self.api.is_some()).then(|| {
@@ -93,6 +123,9 @@ pub struct ScanSettings {
     pub baseline: Option<PathBuf>,
     /// `--verbose`: say what the run loaded and what ignore rules hid (costs one more walk).
     pub explain: bool,
+    /// False with `--no-repo-config`: the scanned tree's own `.tuskguard.toml` is not read (a
+    /// file named with `--config` still is).
+    pub repo_config: bool,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use git2::Repository;
 use indicatif::ProgressBar;
 
 use crate::config::{ConfigFile, ScanSettings};
+use crate::engine::rules::builtin_rule_ids;
 use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
@@ -31,6 +32,8 @@ pub struct Prepared {
     pub suppressions: Suppressions,
     /// Set when the config file tried to set the API URL (ignored): said even with `-q`.
     pub config_warning: Option<String>,
+    /// Built-in rules the config switched off or replaced: said in every format, even with -q.
+    pub rules_weakened: Vec<String>,
     /// What was loaded from where, for `--verbose` (empty unless `settings.explain`).
     pub notes: Vec<String>,
 }
@@ -41,6 +44,9 @@ impl Prepared {
         let stats = ScanStats::default();
         for note in &self.notes {
             stats.note(note.clone());
+        }
+        for weakened in &self.rules_weakened {
+            stats.rule_weakened(weakened.clone());
         }
         stats
     }
@@ -58,7 +64,13 @@ pub fn prepare(
     } else {
         root.parent().unwrap_or(Path::new("."))
     };
-    let (config, config_path) = ConfigFile::load(config_file, config_root)?;
+    let (config, config_path) = ConfigFile::load(config_file, config_root, settings.repo_config)?;
+    let mut builtin_ids = builtin_rule_ids();
+    builtin_ids.extend(LINT_RULES.iter().map(|rule| rule.id.to_owned()));
+    let rules_weakened = config_path
+        .as_deref()
+        .map(|path| config.weakened_builtins(path, &builtin_ids))
+        .unwrap_or_default();
     let config_warning = config_path
         .as_deref()
         .and_then(|path| config.ignored_api_settings(path));
@@ -87,6 +99,7 @@ pub fn prepare(
         scanner,
         suppressions,
         config_warning,
+        rules_weakened,
         notes,
     })
 }

@@ -101,6 +101,10 @@ pub struct ScanOptions {
     /// Config file (default: .tuskguard.toml at the scan root, if present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Do not read the scanned tree's own .tuskguard.toml (CI: a pull request must not be able
+    /// to switch off or replace the built-in key rules); --config FILE is still read.
+    #[arg(long)]
+    pub no_repo_config: bool,
     /// Report only findings whose fingerprints are not in this baseline.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

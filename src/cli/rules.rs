@@ -18,7 +18,7 @@ use crate::scanner::Scanner;
 const RULES_JSON_VERSION: u32 = 1;
 
 pub fn run(global: &GlobalArgs, args: &RulesArgs) -> Result<ExitStatus> {
-    let (config, _) = ConfigFile::load(args.config.as_deref(), Path::new("."))?;
+    let (config, _) = ConfigFile::load(args.config.as_deref(), Path::new("."), true)?;
     let scanner = Scanner::new(&config, Path::new("."))?;
     match args.action {
         RulesAction::List { format } => {

@@ -55,11 +55,20 @@ pub fn prepare(global: &GlobalArgs, options: &ScanOptions, root: &Path) -> Resul
         respect_ignore: !options.no_ignore,
         baseline: options.baseline.clone(),
         explain: global.verbose,
+        repo_config: !options.no_repo_config,
     };
     let prepared = pipeline::prepare(settings, options.config.as_deref(), root)?;
     if let Some(warning) = &prepared.config_warning {
         // Said even with -q: someone tried to redirect keys.
         let _ = writeln!(std::io::stderr(), "tuskguard: warning: {warning}");
+    }
+    for weakened in &prepared.rules_weakened {
+        // Said even with -q: a repository's config must not silence the key rules unseen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "tuskguard: warning: {}",
+            crate::reports::text::escape_control(weakened)
+        );
     }
     Ok(prepared)
 }

@@ -107,6 +107,16 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
     Ok(())
 }
 
+/// The ids of the built-in key rules.
+pub fn builtin_rule_ids() -> Vec<String> {
+    BUILTIN_RULE_FILES
+        .iter()
+        .filter_map(|(origin, text)| parse_rule_file(text, origin).ok())
+        .flatten()
+        .map(|rule| rule.id)
+        .collect()
+}
+
 /// A UUID as written in text, or the base64 of one (a Kubernetes `Secret`'s `data:` value, with or
 /// without the newline `echo | base64` adds). The judge decodes the second form.
 const UUID_PATTERN: &str = concat!(

@@ -75,6 +75,12 @@ impl PlainIgnores {
         self.is_ignored_with(relative, is_dir, None)
     }
 
+    /// True when `relative`'s own nearest deciding rule ignores it; its parents are not looked at
+    /// (for a walk that only enters directories it has already found not ignored).
+    pub fn ignores_itself(&mut self, relative: &Path, is_dir: bool) -> bool {
+        self.own_match(relative, is_dir, None)
+    }
+
     pub fn is_ignored_with(
         &mut self,
         relative: &Path,

@@ -74,6 +74,10 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub duration_ms: u64,
+    /// Built-in rules the config switched off or replaced: said in every format, even with `-q`,
+    /// because a repository's own config must not be able to silence the key rules unseen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_weakened: Vec<String>,
     /// What the run loaded and left out, for `--verbose` (people only; not in any report).
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -176,6 +180,7 @@ pub struct ScanStats {
     warnings: Mutex<(Vec<String>, u64)>,
     damage: Mutex<(Vec<String>, u64)>,
     notes: Mutex<Vec<String>>,
+    rules_weakened: Mutex<Vec<String>>,
 }
 
 impl ScanStats {
@@ -227,6 +232,12 @@ impl ScanStats {
         lock(&self.notes).push(message);
     }
 
+    /// A built-in rule the config switched off or replaced (also a warning).
+    pub fn rule_weakened(&self, message: String) {
+        lock(&self.rules_weakened).push(message.clone());
+        self.warn(message);
+    }
+
     pub fn suppressed(&self, inline: u64, config: u64) {
         self.inline_suppressed.fetch_add(inline, Ordering::Relaxed);
         self.config_suppressed.fetch_add(config, Ordering::Relaxed);
@@ -249,6 +260,7 @@ impl ScanStats {
             });
         }
         summary.notes = lock(&self.notes).clone();
+        summary.rules_weakened = lock(&self.rules_weakened).clone();
         let warnings = lock(&self.warnings);
         summary.warnings = warnings.0.clone();
         summary.warnings.sort();

@@ -79,6 +79,14 @@ pub fn write_annotations(report: &Report, base: &UriBase, out: &mut dyn Write) -
             escape_data(&cut.describe())
         )?;
     }
+    for weakened in &report.summary.rules_weakened {
+        writeln!(
+            out,
+            "::warning title={}::{}.",
+            escape_property("tuskguard: a built-in rule is off"),
+            escape_data(weakened)
+        )?;
+    }
     let total = report.findings.len();
     if total == 0 {
         writeln!(out, "tuskguard: no findings")?;
@@ -196,8 +204,16 @@ pub fn write_summary(report: &Report, base: &UriBase, out: &mut dyn Write) -> io
     write_notes(report, out)
 }
 
-/// A cut audit says so above everything else: it must never read as a clean full audit.
+/// A cut audit, or a config that switched a built-in rule off, says so above everything else:
+/// it must never read as a clean full audit.
 fn write_cut(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for weakened in &report.summary.rules_weakened {
+        writeln!(
+            out,
+            "> [!WARNING]\n> **A built-in rule is off:** {}.\n",
+            escape_cell(weakened)
+        )?;
+    }
     if let Some(cut) = &report.summary.history_cut {
         writeln!(
             out,

@@ -314,6 +314,13 @@ fn write_summary(
             paint.wrap("1;33", &format!("Not a full audit: {}.", cut.describe()))
         )?;
     }
+    for weakened in &summary.rules_weakened {
+        writeln!(
+            out,
+            "{}",
+            paint.wrap("1;33", &format!("Warning: {}.", escape_control(weakened)))
+        )?;
+    }
     let skipped: u64 = summary.skipped.values().sum();
     if skipped > 0 {
         let reasons: Vec<String> = summary

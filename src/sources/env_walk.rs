@@ -18,7 +18,8 @@ use crate::lints::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED};
 use crate::model::text::display_path;
 use crate::model::{Occurrence, ScanStats};
 
-/// Directory levels walked at most (symlinks are never followed, so this only bounds depth).
+/// Directory levels the env-file check walks at most. Directories below it are counted and said:
+/// never a silent limit. (The key scan itself has no such limit.)
 const MAX_DEPTH: usize = 256;
 /// Env files larger than this are not re-read to see whether they hold a key.
 const MAX_ENV_READ: u64 = 1024 * 1024;
@@ -81,10 +82,10 @@ pub fn verdicts_for_root(
 }
 
 fn single_file(path: &Path, relative_root: Option<&Path>) -> Vec<(PathBuf, EnvVerdict)> {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
         return Vec::new();
     };
-    if !EnvFilePolicy::builtin().is_env_file_name(name) {
+    if !EnvFilePolicy::builtin().is_env_file_name(&name) {
         return Vec::new();
     }
     let parent = match path.parent() {
@@ -107,7 +108,12 @@ fn single_file(path: &Path, relative_root: Option<&Path>) -> Vec<(PathBuf, EnvVe
         }
         _ => {
             let mut ignores = PlainIgnores::new(&parent);
-            plain_verdict(&mut ignores, Path::new(name), &parent, relative_root)
+            plain_verdict(
+                &mut ignores,
+                Path::new(name.as_ref()),
+                &parent,
+                relative_root,
+            )
         }
     };
     vec![(path.to_path_buf(), verdict)]
@@ -173,8 +179,8 @@ fn repo_verdicts(
                     .iter()
                     .rposition(|b| *b == b'/')
                     .map_or(0, |i| i + 1);
-                let is_env = std::str::from_utf8(&entry.path[name_start..])
-                    .is_ok_and(|name| EnvFilePolicy::builtin().is_env_file_name(name));
+                let is_env = EnvFilePolicy::builtin()
+                    .is_env_file_name(&String::from_utf8_lossy(&entry.path[name_start..]));
                 if !is_env {
                     continue;
                 }
@@ -224,6 +230,7 @@ fn walk_env_files(
     judge: &mut dyn FnMut(&mut PlainIgnores, &Path) -> Option<EnvVerdict>,
 ) {
     let mut stack = vec![(start.to_path_buf(), start_relative, 0usize)];
+    let mut too_deep: Option<(usize, PathBuf)> = None;
     while let Some((dir, relative, depth)) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -245,18 +252,19 @@ fn walk_env_files(
             };
             if !file_type.is_dir() {
                 // Most files are not env files: decide on the name before building any path.
-                let is_env = name
-                    .to_str()
-                    .is_some_and(|n| EnvFilePolicy::builtin().is_env_file_name(n));
+                // Lossy: a name that is not UTF-8 (`e\xff.env`) is still an env file by its shape.
+                let is_env = EnvFilePolicy::builtin().is_env_file_name(&name.to_string_lossy());
                 if is_env && let Some(verdict) = judge(ignores, &relative.join(&name)) {
                     out.push((entry.path(), verdict));
                 }
                 continue;
             }
+            let path = entry.path();
             if depth >= MAX_DEPTH {
+                let (count, _) = too_deep.get_or_insert_with(|| (0, path.clone()));
+                *count += 1;
                 continue;
             }
-            let path = entry.path();
             if path.join(".git").exists() {
                 if let Ok(nested) = Repository::open(&path)
                     && nested.workdir().is_some()
@@ -266,10 +274,19 @@ fn walk_env_files(
                 continue;
             }
             let child_relative = relative.join(&name);
-            if !ignores.is_ignored(&child_relative, true) {
+            // The walk only enters directories that are not ignored, so only this level's own
+            // rules can ignore it (checking every parent again made deep trees cost depth^3).
+            if !ignores.ignores_itself(&child_relative, true) {
                 stack.push((path, child_relative, depth + 1));
             }
         }
+    }
+    if let Some((count, first)) = too_deep {
+        stats.warn(format!(
+            "env-file check: {count} director(ies) more than {MAX_DEPTH} levels deep were not \
+             checked for env files (first: {}); the key scan did reach them",
+            display_path(&first, relative_root)
+        ));
     }
 }
 

@@ -62,7 +62,7 @@ pub fn recover_keys(report: &mut Report) -> Recovered {
 /// The scanner of the scan that wrote the report: built-in rules plus the root's config, so
 /// custom rule ids are found again. (The config cannot redirect keys: it has no API URL.)
 fn repo_scanner(root: &Path) -> Option<Scanner> {
-    ConfigFile::load(None, root)
+    ConfigFile::load(None, root, true)
         .ok()
         .and_then(|(config, _)| Scanner::new(&config, root).ok())
         .or_else(|| Scanner::builtin().ok())

@@ -12,6 +12,7 @@ mod help;
 mod helpers;
 mod history;
 mod history_reach;
+mod hostile_input;
 mod lints;
 mod pre_push;
 mod sarif;
