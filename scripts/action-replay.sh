@@ -105,7 +105,8 @@ for spec in "${events[@]}"; do
     git clone --quiet --no-checkout "$repo" "$work/checkout"
     git -C "$work/checkout" -c advice.detachedHead=false checkout --quiet "$checkout"
     printf '%s\n' "$payload" >"$work/event.json"
-    : >"$work/output" >"$work/summary.md"
+    : >"$work/output"
+    : >"$work/summary.md"
     env_inputs=()
     for pair in "${inputs[@]}"; do
         input_name="${pair%%=*}"

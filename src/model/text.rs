@@ -16,17 +16,33 @@ pub fn display_path(path: &Path, root: Option<&Path>) -> String {
     shown.to_string_lossy().into_owned()
 }
 
-/// Hostile file names must not move the cursor or fake output lines.
+/// Hostile file names must not move the cursor, fake output lines, or reorder what is shown
+/// (bidi overrides make `bidi\u{202e}txt.exe` read as `bidiexe.txt`).
 pub fn escape_control(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
-            if c.is_control() {
+            if c.is_control() || is_invisible_format(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
             }
         })
         .collect()
+}
+
+/// Bidi controls and the Unicode line and paragraph separators: not `Cc`, but they change how a
+/// line is displayed or where it breaks.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// A path as a shell word, for commands we tell people to run (`git rm --cached 'my .env'`).
@@ -39,7 +55,7 @@ pub fn shell_quote(text: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "._/@%+=:,-".contains(c));
     if plain {
         text.to_owned()
-    } else if text.chars().any(char::is_control) {
+    } else if text.chars().any(|c| c.is_control() || is_invisible_format(c)) {
         let escaped: String = text
             .chars()
             .map(|c| match c {
@@ -47,7 +63,8 @@ pub fn shell_quote(text: &str) -> String {
                 '\'' => "\\'".to_owned(),
                 '\n' => "\\n".to_owned(),
                 '\t' => "\\t".to_owned(),
-                c if c.is_control() => format!("\\x{:02x}", c as u32),
+                c if (c as u32) < 0x80 && c.is_control() => format!("\\x{:02x}", c as u32),
+                c if c.is_control() || is_invisible_format(c) => format!("\\u{:04x}", c as u32),
                 c => c.to_string(),
             })
             .collect();
@@ -105,6 +122,8 @@ mod tests {
         assert_eq!(shell_quote("a\nb"), "$'a\\nb'");
         assert_eq!(shell_quote("a\nb'.env"), "$'a\\nb\\'.env'");
         assert!(!shell_quote("a\x1b[31m\r").chars().any(char::is_control));
+        // A bidi override cannot reorder the command as shown.
+        assert_eq!(shell_quote("bidi\u{202e}txt.env"), "$'bidi\\u202etxt.env'");
         assert_eq!(shell_quote(""), "''");
     }
 

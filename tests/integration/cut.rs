@@ -245,6 +245,15 @@ fn since_and_ranges_say_where_the_audit_starts() {
             formats.sarif["runs"][0]["properties"]["historyCut"]["base"][0],
             ids[0].as_str()
         );
+        // A range the run asked for is a notice; only a boundary (uncertain "first seen") warns.
+        assert!(
+            formats
+                .github
+                .contains("::notice title=tuskguard%3A history was cut::Not a full audit:"),
+            "{}",
+            formats.github
+        );
+        assert!(formats.step_summary.contains("> [!NOTE]"));
     }
 }
 
