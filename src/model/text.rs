@@ -55,7 +55,10 @@ pub fn shell_quote(text: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "._/@%+=:,-".contains(c));
     if plain {
         text.to_owned()
-    } else if text.chars().any(|c| c.is_control() || is_invisible_format(c)) {
+    } else if text
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
         let escaped: String = text
             .chars()
             .map(|c| match c {
