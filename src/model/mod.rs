@@ -105,7 +105,7 @@ pub enum Confidence {
 }
 
 /// How the matched text was stored in the file, when it was not plain text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     Plain,
@@ -113,6 +113,8 @@ pub enum Encoding {
     Percent,
     Utf16le,
     Utf16be,
+    /// Written with string-literal escapes (`\x73`, `\u0073`, `\u{73}`, octal `\163`).
+    Escaped,
 }
 
 impl Encoding {
