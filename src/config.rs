@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::engine::rules::RuleDef;
+use crate::model::limited::MAX_CONFIG_BYTES;
 
 pub const DEFAULT_CONFIG_FILE: &str = ".tuskguard.toml";
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 * 1024 * 1024;
@@ -70,7 +71,7 @@ impl ConfigFile {
                 default
             }
         };
-        let text = std::fs::read_to_string(&path)
+        let text = crate::model::limited::read_file_limited(&path, MAX_CONFIG_BYTES)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         Ok((Self::parse(&text, &path)?, Some(path)))
     }

@@ -36,6 +36,29 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+fn create_output(path: &Path, private: bool) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        return Ok(file);
+    }
+    let _ = private;
+    options.open(path)
+}
+
+/// Whether any finding of `report` carries its full key (`--show-secrets`).
+pub fn holds_keys(report: &Report) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| f.secret.as_ref().is_some_and(|s| s.value.is_some()))
+}
+
 /// Whether text output to stdout should be coloured: `--color`, then `NO_COLOR`, then
 /// `TERM=dumb` (a terminal that cannot show colour, like ripgrep), then a TTY check.
 pub fn use_color(choice: ColorChoice, to_file: bool) -> bool {
@@ -88,9 +111,11 @@ pub fn finish_with(
     };
     // First, so that a reader closing stdout early cannot cost the CI its SARIF file.
     if let Some(sarif_path) = &output.sarif_output {
-        write_to(Some(sarif_path), |out| reports::sarif::write(report, out))?;
+        write_to(Some(sarif_path), false, |out| {
+            reports::sarif::write(report, out)
+        })?;
     }
-    let written = write_to(output.output.as_deref(), |out| {
+    let written = write_to(output.output.as_deref(), holds_keys(report), |out| {
         reports::write_report(report, output.format, &options, out)
     });
     // A reader that stopped early (`| head`) is not an error; the findings still decide the code.
@@ -105,14 +130,16 @@ pub fn finish_with(
     })
 }
 
-/// Runs `write` against the output file or a locked, buffered stdout.
+/// Runs `write` against the output file or a locked, buffered stdout. A report that holds keys
+/// (`--show-secrets`) is written to a file only its owner can read, even one that existed.
 pub fn write_to(
     path: Option<&Path>,
+    holds_keys: bool,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
     match path {
         Some(path) => {
-            let file = File::create(path)
+            let file = create_output(path, holds_keys)
                 .with_context(|| format!("cannot write report to {}", path.display()))?;
             let mut out = BufWriter::new(file);
             write(&mut out)

@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: &RulesArgs) -> Result<ExitStatus> {
     let scanner = Scanner::new(&config, Path::new("."))?;
     match args.action {
         RulesAction::List { format } => {
-            write_to(None, |out| match format {
+            write_to(None, false, |out| match format {
                 RulesFormat::Text => list_text(&scanner, out),
                 RulesFormat::Json => {
                     serde_json::to_writer_pretty(&mut *out, &list_json(&scanner))?;

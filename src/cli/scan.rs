@@ -24,8 +24,12 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
         args.paths.clone()
     };
     for root in &roots {
-        if !root.exists() {
-            bail!("{}: no such file or directory", root.display());
+        // metadata() follows links: a symlink loop says so instead of "no such file".
+        if let Err(err) = std::fs::metadata(root) {
+            if err.kind() == std::io::ErrorKind::NotFound {
+                bail!("{}: no such file or directory", root.display());
+            }
+            bail!("{}: cannot scan ({err})", root.display());
         }
     }
     let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
@@ -49,9 +53,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
 pub fn prepare(global: &GlobalArgs, options: &ScanOptions, root: &Path) -> Result<Prepared> {
     let settings = ScanSettings {
         max_file_size: options.max_file_size,
-        threads: options
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads: worker_threads(options.threads),
         respect_ignore: !options.no_ignore,
         baseline: options.baseline.clone(),
         explain: global.verbose,
@@ -71,6 +73,28 @@ pub fn prepare(global: &GlobalArgs, options: &ScanOptions, root: &Path) -> Resul
         );
     }
     Ok(prepared)
+}
+
+/// More workers than this many per core only cost threads and memory (`-j 100000` once ran for
+/// minutes on nine files).
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// `--threads`, or all cores; capped at [`MAX_THREADS_PER_CORE`] per core, and said when capped.
+fn worker_threads(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Some(requested) = requested else {
+        return cores;
+    };
+    let cap = cores * MAX_THREADS_PER_CORE;
+    if requested > cap {
+        let _ = writeln!(
+            std::io::stderr(),
+            "tuskguard: warning: --threads {requested} is more than {MAX_THREADS_PER_CORE} per \
+             core on this machine ({cores} cores); using {cap}"
+        );
+        return cap;
+    }
+    requested
 }
 
 /// Scans directories or files and returns the finished report.

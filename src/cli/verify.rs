@@ -1,14 +1,15 @@
 //! `tuskguard verify`, `tuskguard revoke`, and the `--verify` / `--revoke` steps of `scan`: the
 //! opt-in online half. Nothing here runs unless the user asked.
 
-use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
 use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, ScanOptions, VerifyArgs};
-use super::output::{ExitStatus, FailOn, finish_with, use_color, write_to};
+use super::output::{ExitStatus, FailOn, finish_with, holds_keys, use_color, write_to};
 use crate::findings::{REPORT_VERSION, Report, SecretValue};
+use crate::model::limited::{MAX_REPORT_BYTES, read_file_limited, read_limited};
 use crate::reports::{self, RenderOptions};
 use crate::sources::recover::recover_keys;
 use crate::tusky::online::{ApiRun, ApiSettings, Consent, PlannedRevocation};
@@ -44,7 +45,7 @@ pub fn run_revoke(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitStatus> 
         verbose: global.verbose,
     };
     let text = args.output.format == super::args::Format::Text;
-    write_to(args.output.output.as_deref(), |out| {
+    write_to(args.output.output.as_deref(), holds_keys(&report), |out| {
         reports::write_report(&report, args.output.format, &options, out)?;
         if text {
             summary.write(out)?;
@@ -202,13 +203,11 @@ fn read_report(path: Option<&Path>) -> Result<(Report, bool)> {
     };
     let from_stdin = path == Path::new("-");
     let (name, text) = if from_stdin {
-        let mut text = String::new();
-        io::stdin()
-            .read_to_string(&mut text)
+        let text = read_limited(io::stdin().lock(), MAX_REPORT_BYTES)
             .context("cannot read the report from stdin")?;
         ("stdin".to_owned(), text)
     } else {
-        let text = std::fs::read_to_string(path)
+        let text = read_file_limited(path, MAX_REPORT_BYTES)
             .with_context(|| format!("cannot read report {}", path.display()))?;
         (path.display().to_string(), text)
     };

@@ -85,6 +85,12 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
     if rule.anchors.is_empty() || rule.anchors.iter().any(|a| a.len() < 3) {
         bail!("every rule needs at least one literal anchor of 3 or more bytes (the prefilter)");
     }
+    if rule.examples.is_empty() {
+        bail!(
+            "every rule needs at least one example that gives a finding (examples = [...]), so \
+             that `tuskguard rules check` can prove it"
+        );
+    }
     if rule.patterns.is_empty() {
         bail!("a rule needs at least one pattern");
     }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Finding, Report};
+use crate::model::limited::{MAX_CONFIG_BYTES, MAX_REPORT_BYTES, read_file_limited};
 
 pub const IGNORE_FILE_NAME: &str = ".tuskguardignore";
 
@@ -35,7 +36,7 @@ pub fn parse_ignore_file(text: &str, path: &Path) -> Result<HashSet<String>> {
 }
 
 pub fn load_ignore_file(path: &Path) -> Result<HashSet<String>> {
-    let text = std::fs::read_to_string(path)
+    let text = read_file_limited(path, MAX_CONFIG_BYTES)
         .with_context(|| format!("cannot read ignore file {}", path.display()))?;
     parse_ignore_file(&text, path)
 }
@@ -77,7 +78,7 @@ impl Baseline {
 
     /// Reads a baseline file, or a tuskguard JSON report used as one.
     pub fn load(path: &Path) -> Result<HashSet<String>> {
-        let text = std::fs::read_to_string(path)
+        let text = read_file_limited(path, MAX_REPORT_BYTES)
             .with_context(|| format!("cannot read baseline {}", path.display()))?;
         if let Ok(baseline) = serde_json::from_str::<Baseline>(&text) {
             return Ok(baseline

@@ -4,6 +4,7 @@
 //! it and it never pulls a layer above it in.
 
 mod fingerprint;
+pub mod limited;
 mod occurrence;
 mod redact;
 mod scrub;

@@ -16,17 +16,33 @@ pub fn display_path(path: &Path, root: Option<&Path>) -> String {
     shown.to_string_lossy().into_owned()
 }
 
-/// Hostile file names must not move the cursor or fake output lines.
+/// Hostile file names must not move the cursor, fake output lines, or reorder what is shown
+/// (bidi overrides make `bidi\u{202e}txt.exe` read as `bidiexe.txt`).
 pub fn escape_control(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
-            if c.is_control() {
+            if c.is_control() || is_invisible_format(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
             }
         })
         .collect()
+}
+
+/// Bidi controls and the Unicode line and paragraph separators: not `Cc`, but they change how a
+/// line is displayed or where it breaks.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// A path as a POSIX shell word, for commands we tell people to run (`git rm --cached 'my .env'`);

@@ -14,6 +14,7 @@ use super::sarif::UriBase;
 use super::{headline, short_id};
 use crate::findings::{Finding, Report, Severity, VerificationStatus};
 use crate::model::Incomplete;
+use crate::model::text::is_invisible_format;
 
 /// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
 const MAX_ANNOTATED_LOCATIONS: usize = 10;
@@ -323,9 +324,19 @@ fn incomplete_message(incomplete: &Incomplete) -> String {
 }
 
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            // ESC, BEL, TAB and friends from file names would reach the log viewer and terminals
+            // raw (window titles, cleared screens, colours); bidi controls reorder the line.
+            c if c.is_control() || is_invisible_format(c) => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Workflow command property values: data escaping plus `:` and `,`, which end a property.

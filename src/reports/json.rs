@@ -16,7 +16,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(summary) = value.get_mut("summary").and_then(Value::as_object_mut) {
         complete_summary(summary);
     }
-    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    // `From` keeps an I/O error as it was (a closed pipe stays a BrokenPipe, which is no error).
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::from)?;
     writeln!(out)
 }
 

@@ -147,7 +147,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         // eprintln! would panic on a closed stderr; a lost warning is the lesser harm.
         let _ = writeln!(io::stderr(), "tuskguard: warning: {note}");
     }
-    serde_json::to_writer(&mut *out, &output.log).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, &output.log).map_err(io::Error::from)?;
     writeln!(out)
 }
 

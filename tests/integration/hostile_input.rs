@@ -206,3 +206,166 @@ fn env_files_with_non_utf8_names_are_reported_by_scan() {
     assert_eq!(count("history"), 2);
     assert_eq!(count("scan"), 2);
 }
+
+/// D9 and N2: control bytes and bidi controls from file names never reach the output raw, in the
+/// github format or in text.
+#[cfg(unix)]
+#[test]
+fn control_and_bidi_characters_in_names_are_escaped() {
+    let dir = TempDir::new().unwrap();
+    let key = live_key(803);
+    let name = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\tbidi\u{202e}txt.exe\u{2028}.txt";
+    std::fs::write(dir.path().join(name), format!("k={key}\n")).unwrap();
+    for format in ["github", "text"] {
+        let output = tuskguard()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for raw in ['\u{1b}', '\u{7}', '\t', '\u{202e}', '\u{2028}'] {
+            assert!(!stdout.contains(raw), "{format}: raw {raw:?} in {stdout}");
+        }
+        assert!(stdout.contains("\\u{202e}"), "{format}: {stdout}");
+    }
+}
+
+/// D11: an absurd --threads is capped (and said), not thousands of threads.
+#[test]
+fn threads_are_capped_per_core() {
+    let dir = TempDir::new().unwrap();
+    dir.child("a.txt").write_str("x\n").unwrap();
+    let output = tuskguard()
+        .args(["scan", "-j", "100000"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--threads 100000 is more than 4 per core"),
+        "{stderr}"
+    );
+}
+
+/// D12: a config or report that never ends is an error naming it, not an out-of-memory kill.
+#[cfg(unix)]
+#[test]
+fn endless_config_and_report_inputs_are_refused() {
+    let dir = TempDir::new().unwrap();
+    for args in [
+        vec!["scan", ".", "--config", "/dev/zero"],
+        vec!["verify", "/dev/zero"],
+        vec!["scan", ".", "--baseline", "/dev/zero"],
+    ] {
+        let output = tuskguard()
+            .current_dir(dir.path())
+            .env("TUSKY_API_URL", "http://127.0.0.1:9")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("/dev/zero") && stderr.contains("larger than"),
+            "{stderr}"
+        );
+    }
+}
+
+/// D13: a reader that closes the pipe early is no error for JSON either.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_is_not_an_error_for_json() {
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new().unwrap();
+    for i in 0..300 {
+        dir.child(format!("{i}.txt"))
+            .write_str(&format!("K={}\n", live_key(900 + i)))
+            .unwrap();
+    }
+    let binary = assert_cmd::cargo::cargo_bin("tuskguard");
+    let mut child = Command::new(binary)
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// D17: a custom rule without examples is refused: `rules check` could not prove it.
+#[test]
+fn a_custom_rule_without_examples_is_refused() {
+    let dir = TempDir::new().unwrap();
+    dir.child(".tuskguard.toml")
+        .write_str(
+            "[[rule]]\nid=\"acme\"\ntitle=\"A\"\nseverity=\"high\"\nanchors=[\"acme_\"]\n\
+             patterns=['acme_(?P<secret>[0-9a-f]{24})']\nremediation=\"x\"\n",
+        )
+        .unwrap();
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .args(["rules", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("acme") && stderr.contains("example"),
+        "{stderr}"
+    );
+}
+
+/// D18: a symlink loop named on the command line says so, not "no such file".
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_as_the_path_names_the_loop() {
+    let dir = TempDir::new().unwrap();
+    std::os::unix::fs::symlink("b", dir.path().join("a")).unwrap();
+    std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .args(["scan", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("no such file"), "{stderr}");
+    assert!(stderr.contains("symbolic links"), "{stderr}");
+}
+
+/// N3: `--show-secrets -o FILE` writes a file only its owner can read, even over an old one.
+#[cfg(unix)]
+#[test]
+fn a_report_with_keys_is_written_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    dir.child("a.txt")
+        .write_str(&format!("K={}\n", live_key(804)))
+        .unwrap();
+    let out = dir.path().join("out.json");
+    std::fs::write(&out, "old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    tuskguard()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "a.txt",
+            "--show-secrets",
+            "--format",
+            "json",
+            "-o",
+            "out.json",
+        ])
+        .assert()
+        .code(1);
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
