@@ -140,6 +140,152 @@ pub fn decode_base64_uuid(value: &str) -> Option<String> {
     shaped.then(|| text.to_owned())
 }
 
+/// The string-literal escapes (JSON, JavaScript, Python, C, Rust, Java…) that can spell `byte`.
+fn escapes_of(byte: u8) -> Vec<String> {
+    let mut forms = Vec::new();
+    for hex in [format!("{byte:02x}"), format!("{byte:02X}")] {
+        for form in [
+            format!("\\x{hex}"),
+            format!("\\u00{hex}"),
+            format!("\\u{{{hex}}}"),
+            format!("\\u{{00{hex}}}"),
+            format!("\\U000000{hex}"),
+        ] {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms.push(format!("\\{byte:03o}"));
+    forms
+}
+
+/// Literals that start every escaped spelling of `anchor`: its first escaped character is one of
+/// the first four (the anchor's plain start, then that character's escape), or a later one (the
+/// plain start, then a backslash; rare enough to be its own literal).
+pub fn escape_literals(anchor: &[u8]) -> Vec<Vec<u8>> {
+    let mut literals = Vec::new();
+    for (i, byte) in anchor.iter().enumerate() {
+        if i < 3 {
+            for escape in escapes_of(*byte) {
+                let mut literal = anchor[..i].to_vec();
+                literal.extend_from_slice(escape.as_bytes());
+                literals.push(literal);
+            }
+        } else {
+            let mut literal = anchor[..i].to_vec();
+            literal.push(b'\\');
+            literals.push(literal);
+        }
+    }
+    literals
+}
+
+/// True when an escape (`\x`, `\u`, `\U`, octal) follows the run of letters and digits at `at`:
+/// a plain anchor whose key continues in escapes.
+pub fn escape_follows(text: &[u8], at: usize) -> bool {
+    let rest = &text[at.min(text.len())..];
+    let word = rest
+        .iter()
+        .take(160)
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    matches!(
+        rest.get(word..word + 2),
+        Some([b'\\', b'x' | b'u' | b'U' | b'0'..=b'7'])
+    )
+}
+
+fn is_escape_run_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'\\' | b'{' | b'}')
+}
+
+/// The run of escapes, letters and digits around a hit, with its escapes decoded; other escapes
+/// (`\n`, `\"`) and escaped backslashes (`\\`) are kept as written, so that nothing new is
+/// spelled, not even when the decoded run is decoded again.
+pub fn decode_escape_run(
+    text: &[u8],
+    hit_start: usize,
+    hit_end: usize,
+) -> ((usize, usize), Vec<u8>) {
+    let (left, right) = expand_run(text, hit_start, hit_end, is_escape_run_byte);
+    let run = &text[left..right];
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        if run[i] != b'\\' {
+            out.push(run[i]);
+            i += 1;
+            continue;
+        }
+        let (value, used) = match run.get(i + 1) {
+            Some(b'x') => hex_escape(&run[i + 2..], 2, 2),
+            Some(b'u') if run.get(i + 2) == Some(&b'{') => {
+                let digits = run[i + 3..]
+                    .iter()
+                    .take(7)
+                    .take_while(|b| **b != b'}')
+                    .count();
+                match (digits, run.get(i + 3 + digits)) {
+                    (1..=6, Some(b'}')) => {
+                        let (value, _) = hex_escape(&run[i + 3..], digits, digits);
+                        (value, digits + 2)
+                    }
+                    _ => (None, 0),
+                }
+            }
+            Some(b'u') => hex_escape(&run[i + 2..], 4, 4),
+            Some(b'U') => hex_escape(&run[i + 2..], 8, 8),
+            Some(b'0'..=b'7') => {
+                let digits = run[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|b| (b'0'..=b'7').contains(*b))
+                    .count();
+                let value = run[i + 1..i + 1 + digits]
+                    .iter()
+                    .fold(0u32, |v, d| v * 8 + u32::from(d - b'0'));
+                (Some(value), digits - 1)
+            }
+            Some(b'\\') => {
+                out.extend_from_slice(b"\\\\");
+                i += 2;
+                continue;
+            }
+            _ => (None, 0),
+        };
+        match value.and_then(char::from_u32) {
+            Some(ch) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                i += 2 + used;
+            }
+            None => {
+                out.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    ((left, right), out)
+}
+
+/// `digits` hex digits at the start of `bytes` (exactly, `min..=digits`), as a value and the count
+/// of bytes they take.
+fn hex_escape(bytes: &[u8], min: usize, digits: usize) -> (Option<u32>, usize) {
+    let taken = bytes
+        .iter()
+        .take(digits)
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    if taken < min {
+        return (None, 0);
+    }
+    let value = bytes[..taken]
+        .iter()
+        .fold(0u32, |v, d| v * 16 + (*d as char).to_digit(16).unwrap_or(0));
+    (Some(value), taken)
+}
+
 fn is_percent_run_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'%' | b'.' | b'_' | b'~' | b'-' | b'+')
 }
@@ -256,6 +402,49 @@ mod tests {
                     .iter()
                     .any(|d| memchr::memmem::find(d, b"tsk_live_body").is_some()),
                 "{lead}"
+            );
+        }
+    }
+
+    #[test]
+    fn escape_runs_decode_every_style_and_keep_the_rest() {
+        let cases: [(&[u8], &[u8]); 8] = [
+            (br"\x74\x73k_x", b"tsk_x"),
+            (br"t\u0073k\u005F", b"tsk_"),
+            (br"t\u{73}k\u{005f}", b"tsk_"),
+            (br"\164\163k\137", b"tsk_"),
+            (br"\U00000074sk", b"tsk"),
+            // escaped backslashes and other escapes are kept as written
+            (br"tsk\\x5f\n", br"tsk\\x5f\n"),
+            // cut or invalid escapes are kept, never read past the end
+            (br"tsk\x5", br"tsk\x5"),
+            (br"tsk\u{FFFFFFF}\U0000", br"tsk\u{FFFFFFF}\U0000"),
+        ];
+        for (text, want) in cases {
+            let (region, decoded) = decode_escape_run(text, 0, 3);
+            assert_eq!(region, (0, text.len()));
+            assert_eq!(decoded, want, "{}", String::from_utf8_lossy(text));
+        }
+        assert!(escape_follows(br"abc\x41", 0));
+        assert!(escape_follows(br"abc\101", 0));
+        assert!(!escape_follows(br"abc\n", 0));
+        assert!(!escape_follows(b"abc", 3));
+    }
+
+    #[test]
+    fn escape_literals_start_every_escaped_anchor() {
+        let literals = escape_literals(b"tsk_live_");
+        for spelled in [
+            &br"\x74sk_live_"[..],
+            br"t\u0073k_",
+            br"ts\u{6B}",
+            br"tsk\137",
+            br"tsk_liv\x65",
+        ] {
+            assert!(
+                literals.iter().any(|l| spelled.starts_with(l)),
+                "{}",
+                String::from_utf8_lossy(spelled)
             );
         }
     }

@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
 use super::decode::{
-    decode_base64_run, decode_base64_uuid, decode_percent_run, decode_utf16_run,
-    transcode_utf16_bom,
+    decode_base64_run, decode_base64_uuid, decode_escape_run, decode_percent_run, decode_utf16_run,
+    escape_follows, transcode_utf16_bom,
 };
 use super::inline::inline_allowed;
 use super::judge::{judge_key_body, judge_uuid};
@@ -136,6 +136,8 @@ impl Engine {
         // Per rule, the window still open: overlapping windows merge, so a file dense with
         // anchors costs one regex pass, not one per hit.
         let mut open: Vec<Option<(usize, usize)>> = vec![None; self.compiled.len()];
+        // Runs whose escapes spelled a key: the plain reading of the same run is a fragment.
+        let mut escaped: Vec<(usize, usize)> = Vec::new();
         for (start, end, kinds) in self.prefilter.hits(text) {
             for kind in kinds {
                 match *kind {
@@ -155,6 +157,14 @@ impl Engine {
                             }
                             None => Some(window),
                         };
+                        // A plain anchor whose key goes on in escapes (`tsk_live_ab\x43…`).
+                        if depth < MAX_DECODE_DEPTH
+                            && start >= decoded_until
+                            && escape_follows(text, end)
+                        {
+                            decoded_until =
+                                self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
+                        }
                     }
                     _ if depth >= MAX_DECODE_DEPTH || start < decoded_until => {}
                     HitKind::Base64 => {
@@ -171,6 +181,10 @@ impl Engine {
                                 break;
                             }
                         }
+                    }
+                    HitKind::Escape => {
+                        decoded_until =
+                            self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
                     }
                     HitKind::Percent => {
                         let (region, decoded) = decode_percent_run(text, start, end);
@@ -207,8 +221,30 @@ impl Engine {
             }
         }
         let mut seen = HashSet::new();
-        out.retain(|m| seen.insert((m.rule_index, m.start, m.secret.clone())));
+        out.retain(|m| {
+            let fragment = m.encoding == Encoding::Plain
+                && escaped.iter().any(|(s, e)| (*s..*e).contains(&m.start));
+            !fragment && seen.insert((m.rule_index, m.start, m.secret.clone()))
+        });
         out
+    }
+
+    /// Decodes the escaped run around a hit and scans it; returns where the run ends. A run whose
+    /// decoding spelled a key is remembered in `escaped`.
+    fn push_escaped(
+        &self,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        depth: usize,
+        escaped: &mut Vec<(usize, usize)>,
+        out: &mut Vec<RawMatch>,
+    ) -> usize {
+        let (region, decoded) = decode_escape_run(text, start, end);
+        if self.push_decoded(&decoded, region, Encoding::Escaped, depth, out) {
+            escaped.push(region);
+        }
+        region.1
     }
 
     /// Scans decoded bytes; every match found there points at `region` of the outer buffer.
@@ -569,6 +605,55 @@ mod tests {
     }
 
     #[test]
+    fn keys_written_with_string_escapes_are_one_key() {
+        let engine = engine();
+        let key = live_key(21);
+        let escape_all =
+            |escape: &dyn Fn(u8) -> String| key.bytes().map(escape).collect::<String>();
+        let escape_at = |at: usize| {
+            format!(
+                "{}\\x{:02x}{}",
+                &key[..at],
+                key.as_bytes()[at],
+                &key[at + 1..]
+            )
+        };
+        let forms = [
+            escape_all(&|b| format!("\\u{b:04x}")),
+            escape_all(&|b| format!("\\x{b:02X}")),
+            escape_all(&|b| format!("\\u{{{b:x}}}")),
+            escape_all(&|b| format!("\\{b:o}")),
+            escape_all(&|b| format!("\\U{b:08x}")),
+            key.replace('_', "\\u005f"),
+            key.replacen('s', "\\163", 1),
+            // the plain part before the escape is too short to be a key…
+            escape_at(20),
+            // …or long enough to pass for one: still one key, the whole one
+            escape_at(36),
+        ];
+        for form in forms {
+            let text = format!("x\n{{\"apiKey\": \"{form}\"}}\n");
+            let found = engine.find_secrets(text.as_bytes());
+            let got: Vec<_> = found
+                .iter()
+                .map(|m| (m.secret.as_str(), m.encoding, m.line, m.column))
+                .collect();
+            assert_eq!(got, [(key.as_str(), Encoding::Escaped, 2, 13)], "{text}");
+        }
+        for text in [
+            r#""tsk\u005flive\u005fabc123""#.to_owned(),
+            r#""\u0074\u0073\u006b\u005f\u006c\u0069\u0076\u0065\u005f\u002a\u002a\u002a""#
+                .to_owned(),
+            format!(
+                "\"{}\"",
+                key.replacen('_', "\\\\x5f", 1).replacen('_', "\\x5f", 1)
+            ),
+        ] {
+            assert!(engine.find_secrets(text.as_bytes()).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
     fn hostile_bytes_do_not_panic() {
         let engine = engine();
         let mut inputs: Vec<Vec<u8>> = vec![
@@ -580,6 +665,10 @@ mod tests {
             vec![0xFF, 0xFE, 0x00],
             vec![0xFE, 0xFF],
             b"TUSKY".repeat(10000),
+            b"tsk\\u{".repeat(5000),
+            b"\\x74\\x73\\x6b\\".repeat(5000),
+            b"tsk_live_\\".to_vec(),
+            b"\\u{74}\\u{FFFFFFFF}\\U0000\\7".to_vec(),
         ];
         let mut state = 7u64;
         inputs.push(

@@ -5,7 +5,7 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use anyhow::{Context, Result};
 
-use super::decode::base64_shapes;
+use super::decode::{base64_shapes, escape_literals};
 use super::rules::RuleDef;
 
 /// Anchors shorter than this get no encoded forms: their encodings are too short to be rare.
@@ -18,6 +18,8 @@ pub enum HitKind {
     Rule(usize),
     Base64,
     Percent,
+    /// String-literal escapes (`\x73`, `\u0073`, …) spelling an anchor.
+    Escape,
     Utf16 {
         little_endian: bool,
     },
@@ -54,6 +56,9 @@ impl Prefilter {
                 }
                 for shape in base64_shapes(anchor) {
                     add(shape.into_bytes(), HitKind::Base64);
+                }
+                for literal in escape_literals(anchor) {
+                    add(literal, HitKind::Escape);
                 }
                 if let Some(underscore) = anchor.iter().position(|b| *b == b'_') {
                     for escape in [&b"%5F"[..], b"%5f"] {

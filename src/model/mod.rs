@@ -113,6 +113,8 @@ pub enum Encoding {
     Percent,
     Utf16le,
     Utf16be,
+    /// Written with string-literal escapes (`\x73`, `\u0073`, `\u{73}`, octal `\163`).
+    Escaped,
 }
 
 impl Encoding {
