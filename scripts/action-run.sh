@@ -242,6 +242,20 @@ diff_range() {
         fail "mode: diff needs a push or pull_request event (this is '${event:-none}'); use mode: tree or history."
         ;;
     esac
+    # A commit of the range whose parents the clone lacks (a merged branch older than the
+    # checkout's depth) would be audited as if everything in it were new: deepen first.
+    if [[ -n "$range" ]] && is_shallow && range_reaches_shallow_boundary "$range"; then
+        shallow_reason="the range $range reaches commits whose parents the checkout lacks"
+        return 1
+    fi
+}
+
+range_reaches_shallow_boundary() {
+    local shallow_file
+    shallow_file="$(git -C "$scan_path" rev-parse --git-path shallow)"
+    [[ "$shallow_file" == /* ]] || shallow_file="$scan_path/$shallow_file"
+    [[ -s "$shallow_file" ]] || return 1
+    git -C "$scan_path" rev-list "$1" 2>/dev/null | grep -qxFf "$shallow_file"
 }
 
 if [[ "$mode" == diff ]]; then

@@ -446,3 +446,55 @@ fn path_means_the_same_directory_in_every_mode() {
     );
     assert_eq!(deleted.status, 0);
 }
+
+#[test]
+fn a_push_range_that_reaches_the_shallow_boundary_is_deepened_first() {
+    let sandbox = Sandbox::new();
+    let origin = sandbox.path("origin");
+    std::fs::create_dir_all(&origin).unwrap();
+    init_repo(&origin);
+    std::fs::write(origin.join("README.md"), "hello\n").unwrap();
+    commit_all(&origin, "start");
+    git(&origin, &["checkout", "-q", "-b", "side"]);
+    let key = live_key(1337);
+    std::fs::write(origin.join("side.py"), format!("K = '{key}'\n")).unwrap();
+    commit_all(&origin, "side adds a key");
+    let side = rev_parse(&origin, "HEAD");
+    git(&origin, &["checkout", "-q", "main"]);
+    std::fs::write(origin.join("main.txt"), "main\n").unwrap();
+    commit_all(&origin, "main moves on");
+    let before = rev_parse(&origin, "HEAD");
+    git(&origin, &["merge", "-q", "--no-edit", "side"]);
+    let after = rev_parse(&origin, "HEAD");
+    // Depth 2 holds the merge and both its parents, but not the parents' parent: the pushed
+    // range's side commit sits on the shallow boundary.
+    let url = format!("file://{}", origin.display());
+    git(
+        sandbox.dir.path(),
+        &["clone", "-q", "--depth", "2", &url, "shallow"],
+    );
+    let shallow = sandbox.path("shallow");
+    let outcome = sandbox.run(
+        &shallow,
+        "push",
+        &json!({"before": before, "after": after}),
+        &[],
+        Some(&binary()),
+    );
+    assert_eq!(outcome.status, 1, "{}\n{}", outcome.stdout, outcome.stderr);
+    assert!(
+        outcome.stderr.contains("git fetch --unshallow"),
+        "{}",
+        outcome.stderr
+    );
+    let diff = sarif_at(
+        &sandbox
+            .path("tmp/tuskguard-diff.sarif")
+            .display()
+            .to_string(),
+    );
+    let commit = &diff["runs"][0]["results"][0]["properties"]["commit"];
+    assert_eq!(commit["id"], side.as_str(), "{diff:#}");
+    assert!(commit.get("atOrBefore").is_none(), "{commit}");
+    assert!(!outcome.stdout.contains(&key) && !outcome.summary.contains(&key));
+}
