@@ -87,8 +87,8 @@ impl Collector {
         };
         for finding in &mut findings {
             finding.locations.sort_by(|a, b| {
-                (&a.path, a.line, a.column)
-                    .cmp(&(&b.path, b.line, b.column))
+                (&a.path, a.line, a.column, a.end_column, a.encoding)
+                    .cmp(&(&b.path, b.line, b.column, b.end_column, b.encoding))
                     .then_with(|| commit_order(a).cmp(&commit_order(b)))
             });
         }
@@ -103,5 +103,54 @@ impl Collector {
                 .then_with(|| a.fingerprint.cmp(&b.fingerprint))
         });
         (findings, counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Confidence, Encoding, FindingKind, Fingerprint, SecretValue, Severity};
+
+    fn occurrence(end_column: usize, encoding: Encoding) -> Occurrence {
+        let key = crate::test_support::live_key(5);
+        Occurrence {
+            rule_id: "tusky-live-key".into(),
+            kind: FindingKind::Secret,
+            severity: Severity::Critical,
+            confidence: Confidence::High,
+            title: "t".into(),
+            remediation: "r".into(),
+            fingerprint: Fingerprint::for_secret("tusky-live-key", &key),
+            secret: Some(SecretValue::new(key)),
+            location: Location {
+                path: "a.txt".into(),
+                line: 1,
+                column: 3,
+                end_column,
+                encoding,
+                commit: None,
+            },
+        }
+    }
+
+    /// Locations that differ only in end column or encoding come out in one order, whatever
+    /// order the workers delivered them in.
+    #[test]
+    fn every_location_field_breaks_ties() {
+        let order = |arrivals: Vec<Occurrence>| {
+            let mut collector = Collector::new();
+            for occurrence in arrivals {
+                collector.add(occurrence);
+            }
+            let (findings, _) = collector.finish(&Suppressions::default());
+            findings[0].locations.clone()
+        };
+        let a = occurrence(44, Encoding::Plain);
+        let b = occurrence(44, Encoding::Base64);
+        let c = occurrence(90, Encoding::Plain);
+        let forward = order(vec![a.clone(), b.clone(), c.clone()]);
+        let backward = order(vec![c, b, a]);
+        assert_eq!(forward.len(), 3);
+        assert_eq!(forward, backward);
     }
 }

@@ -55,14 +55,13 @@ pub fn scan_tree(
     progress: &Progress,
 ) -> Collector {
     let started = Instant::now();
-    let scan_root = roots[0].clone();
     let relative_root = (roots.len() == 1 && roots[0].is_dir()).then(|| roots[0].clone());
     let walker = walk_builder(roots, settings.respect_ignore)
         .threads(settings.threads)
         .build_parallel();
 
     let walk = TreeWalk {
-        scan_root: &scan_root,
+        roots,
         relative_root: relative_root.as_deref(),
         settings,
         scanner,
@@ -98,7 +97,9 @@ pub fn scan_tree(
 
 /// What every walker thread needs to judge and scan an entry.
 struct TreeWalk<'a> {
-    scan_root: &'a Path,
+    /// Every root: `allowlist.paths` globs match each file relative to the root it was found
+    /// under, not only under the first one.
+    roots: &'a [PathBuf],
     relative_root: Option<&'a Path>,
     settings: &'a ScanSettings,
     scanner: &'a Scanner,
@@ -129,9 +130,10 @@ impl TreeWalk<'_> {
         };
         let path = entry.path();
         let allowed = |is_dir: bool| {
-            path.strip_prefix(self.scan_root).is_ok_and(|relative| {
-                !(is_dir && relative.as_os_str().is_empty())
-                    && self.scanner.path_allowed(relative, is_dir)
+            self.roots.iter().any(|root| {
+                path.strip_prefix(root).is_ok_and(|relative| {
+                    !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
+                })
             })
         };
         if file_type.is_dir() {

@@ -135,7 +135,7 @@ impl Client {
                     }
                     None => return Ok(response),
                 },
-                500..=599 => Duration::from_millis(250 << (attempt - 1)),
+                500..=599 => with_jitter(Duration::from_millis(250 << (attempt - 1))),
                 _ => return Ok(response),
             };
             if Instant::now() + wait >= self.deadline {
@@ -169,11 +169,9 @@ impl Client {
 
     fn wait_if_paused(&self) {
         let until = self.paused_until.lock().ok().and_then(|p| *p);
-        if let Some(until) = until {
-            let now = Instant::now();
-            if until > now {
-                std::thread::sleep((until - now).min(MAX_RATE_LIMIT_WAIT));
-            }
+        let pause = pause_within_budget(until, Instant::now(), self.deadline);
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
         }
     }
 
@@ -232,6 +230,32 @@ impl Client {
 enum Method {
     Get,
     Delete,
+}
+
+/// How long to sleep for a shared 429 pause: never past the run's deadline (the caller then sees
+/// the budget spent), never more than [`MAX_RATE_LIMIT_WAIT`].
+fn pause_within_budget(until: Option<Instant>, now: Instant, deadline: Instant) -> Duration {
+    let Some(until) = until else {
+        return Duration::ZERO;
+    };
+    until
+        .min(deadline)
+        .saturating_duration_since(now)
+        .min(MAX_RATE_LIMIT_WAIT)
+}
+
+/// `wait` plus up to half of it again, so workers that all got a 5xx do not retry in lockstep.
+fn with_jitter(wait: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh RandomState is randomly keyed per instance: enough randomness for a backoff.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let half = wait.as_millis() as u64 / 2;
+    wait + Duration::from_millis(hasher.finish() % (half + 1))
 }
 
 /// How long a 429 asks us to wait, or `None` when that is longer than we are willing to.
@@ -319,6 +343,34 @@ mod tests {
             Some(Duration::from_millis(200))
         );
         assert_eq!(rate_limit_wait(None), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_rate_limit_pause_never_outlasts_the_budget() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(2);
+        let far = now + Duration::from_secs(25);
+        assert_eq!(
+            pause_within_budget(Some(far), now, deadline),
+            Duration::from_secs(2)
+        );
+        assert_eq!(pause_within_budget(None, now, deadline), Duration::ZERO);
+        let late = now + Duration::from_secs(3600);
+        assert_eq!(
+            pause_within_budget(Some(late), now, now + Duration::from_secs(7200)),
+            MAX_RATE_LIMIT_WAIT
+        );
+    }
+
+    #[test]
+    fn backoff_jitter_stays_within_half_again() {
+        let base = Duration::from_millis(250);
+        let waits: Vec<Duration> = (0..50).map(|_| with_jitter(base)).collect();
+        assert!(waits.iter().all(|w| *w >= base && *w <= base * 3 / 2));
+        assert!(
+            waits.iter().any(|w| *w != waits[0]),
+            "50 backoffs all equal: no jitter"
+        );
     }
 
     #[test]

@@ -297,3 +297,31 @@ fn packed_blobs_over_the_limit_are_counted_as_skipped() {
     assert_eq!(report["summary"]["skipped"]["too-large"], 2, "{report:#}");
     assert!(stderr.contains("big.txt"), "{stderr}");
 }
+
+#[test]
+fn a_partial_clone_says_why_objects_are_missing() {
+    let source = new_repo();
+    let big: String = (0..2_000).map(|n| format!("row {n}\n")).collect();
+    write_commit(source.path(), "big.txt", &big, "big");
+    git(source.path(), &["config", "uploadpack.allowFilter", "true"]);
+    let clones = assert_fs::TempDir::new().unwrap();
+    let url = format!("file://{}", source.path().display());
+    git(
+        clones.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            "--filter=blob:limit=1k",
+            &url,
+            "partial.git",
+        ],
+    );
+    let (code, report, stderr) = audit(&clones.path().join("partial.git"), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        report["summary"]["incomplete"]["unread_objects"], 1,
+        "{report:#}"
+    );
+    assert!(stderr.contains("this is a partial clone"), "{stderr}");
+}

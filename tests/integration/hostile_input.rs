@@ -369,3 +369,34 @@ fn a_report_with_keys_is_written_owner_only() {
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+/// Review: `allowlist.paths` applies under every root given, not only the first.
+#[test]
+fn the_path_allowlist_applies_to_every_root() {
+    let dir = TempDir::new().unwrap();
+    dir.child(".tuskguard.toml")
+        .write_str("[allowlist]\npaths = [\"fixtures/\"]\n")
+        .unwrap();
+    for root in ["a", "b"] {
+        dir.child(format!("{root}/fixtures/k.txt"))
+            .write_str(&format!("K={}\n", live_key(805)))
+            .unwrap();
+    }
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "a",
+            "b",
+            "--config",
+            ".tuskguard.toml",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json = json_of(&output);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{json}");
+    assert_eq!(json["summary"]["skipped"]["config-allowed"], 2, "{json}");
+    assert_eq!(output.status.code(), Some(0));
+}

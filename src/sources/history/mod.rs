@@ -120,6 +120,14 @@ pub fn scan_history(
     let odb = repo.odb().context("cannot open the object database")?;
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
     let grafts = Grafts::load(repo.commondir(), stats);
+    if is_partial_clone(repo) {
+        stats.warn(
+            "this is a partial clone (a promisor pack): objects its filter left on the remote \
+             are not here, cannot be audited and are counted as unread (fetch them all, for \
+             example with `git fetch --refetch` without a filter, for a full audit)"
+                .to_owned(),
+        );
+    }
     // A range audit reads few objects: rebuilding whole packs for it would cost more.
     let packs = (!scope.is_restricted())
         .then(|| PackSet::open(&repo.commondir().join("objects")))
@@ -207,6 +215,18 @@ pub fn scan_history(
     let attribution = Attribution::new(graph, hits);
     attribution.finish(scope, &commits, &tips, scanner, settings, &mut result);
     Ok(result)
+}
+
+/// A clone made with `--filter`: git marks its packs with a `.promisor` file.
+fn is_partial_clone(repo: &Repository) -> bool {
+    std::fs::read_dir(repo.commondir().join("objects/pack")).is_ok_and(|listing| {
+        listing.filter_map(Result::ok).any(|entry| {
+            entry
+                .path()
+                .extension()
+                .is_some_and(|ext| ext == "promisor")
+        })
+    })
 }
 
 fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid> {
