@@ -208,7 +208,13 @@ impl Engine {
                         };
                         let le = decode_utf16_run(text, le_start, true);
                         let be = decode_utf16_run(text, be_start, false);
-                        let little_endian = le.1.len() >= be.1.len();
+                        // Equal runs: one reading is the other shifted by a byte. Text without a
+                        // BOM starts its code units at even offsets, so that reading is the real one.
+                        let little_endian = match le.1.len().cmp(&be.1.len()) {
+                            std::cmp::Ordering::Greater => true,
+                            std::cmp::Ordering::Less => false,
+                            std::cmp::Ordering::Equal => le.0.0 % 2 == 0 || be.0.0 % 2 != 0,
+                        };
                         let (region, decoded) = if little_endian { le } else { be };
                         decoded_until = region.1;
                         let encoding = if little_endian {
@@ -264,11 +270,21 @@ impl Engine {
     ) -> bool {
         let inner = self.raw_matches(decoded, depth + 1);
         let found = !inner.is_empty();
-        out.extend(inner.into_iter().map(|m| RawMatch {
-            start: region.0,
-            end: region.1,
-            encoding,
-            ..m
+        // A UTF-16 run decodes one byte per code unit, so a match maps back to its exact place
+        // (and column); other encodings are placed at their run.
+        let utf16 = matches!(encoding, Encoding::Utf16le | Encoding::Utf16be);
+        out.extend(inner.into_iter().map(|m| {
+            let (start, end) = if utf16 && m.encoding == Encoding::Plain {
+                (region.0 + 2 * m.start, (region.0 + 2 * m.end).min(region.1))
+            } else {
+                region
+            };
+            RawMatch {
+                start,
+                end,
+                encoding,
+                ..m
+            }
         }));
         found
     }
@@ -355,8 +371,16 @@ fn locate(text: &[u8], mut raw: Vec<RawMatch>) -> Vec<SecretMatch> {
                 line_start = counted_to + newline + 1;
             }
             counted_to = m.start;
-            let column = char_count(&text[line_start..m.start]) + 1;
-            let end_column = column + char_count(&text[m.start..m.end]).max(1);
+            let (column, end_column) =
+                if matches!(m.encoding, Encoding::Utf16le | Encoding::Utf16be) {
+                    // Two bytes per character; the line starts after the newline's unit (the byte
+                    // after `\n` in little-endian is its NUL, hence the rounding down).
+                    let column = (m.start - line_start) / 2 + 1;
+                    (column, column + ((m.end - m.start) / 2).max(1))
+                } else {
+                    let column = char_count(&text[line_start..m.start]) + 1;
+                    (column, column + char_count(&text[m.start..m.end]).max(1))
+                };
             SecretMatch {
                 rule_index: m.rule_index,
                 secret: m.secret,
@@ -438,6 +462,35 @@ mod tests {
     fn every_rule_example_and_negative_example_holds() {
         let failures = engine().check_examples();
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn utf16_without_bom_gets_its_column_and_byte_order() {
+        let engine = engine();
+        let key = live_key(11);
+        let text = format!("a\nb\nhello world, the key is {key}\n");
+        for (bytes, encoding) in [
+            (
+                text.encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<u8>>(),
+                Encoding::Utf16le,
+            ),
+            (
+                text.encode_utf16()
+                    .flat_map(u16::to_be_bytes)
+                    .collect::<Vec<u8>>(),
+                Encoding::Utf16be,
+            ),
+        ] {
+            let found = engine.find_secrets(&bytes);
+            assert_eq!(found.len(), 1, "{encoding:?}");
+            assert_eq!(
+                (found[0].line, found[0].column, found[0].encoding),
+                (3, 25, encoding)
+            );
+            assert_eq!(found[0].end_column - found[0].column, key.len());
+        }
     }
 
     #[test]
