@@ -213,7 +213,9 @@ impl Engine {
                         let little_endian = match le.1.len().cmp(&be.1.len()) {
                             std::cmp::Ordering::Greater => true,
                             std::cmp::Ordering::Less => false,
-                            std::cmp::Ordering::Equal => le.0.0 % 2 == 0 || be.0.0 % 2 != 0,
+                            std::cmp::Ordering::Equal => {
+                                le.0.0.is_multiple_of(2) || !be.0.0.is_multiple_of(2)
+                            }
                         };
                         let (region, decoded) = if little_endian { le } else { be };
                         decoded_until = region.1;
