@@ -85,24 +85,22 @@ fi
 asset="tuskguard-${tag}-${target}.tar.gz"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-status=0
-fetch "$releases_url/$tag/$asset" "$work/$asset" || status=$?
-if [[ $status -eq 4 ]]; then
-  build_from_source "release $tag has no asset $asset"
-  exit 0
-elif [[ $status -ne 0 ]]; then
-  echo "::error title=tuskguard install::could not download $releases_url/$tag/$asset"
-  exit 1
-fi
-status=0
-fetch "$releases_url/$tag/SHA256SUMS" "$work/SHA256SUMS" || status=$?
-if [[ $status -eq 4 ]]; then
-  build_from_source "release $tag has no SHA256SUMS, so $asset cannot be verified and is not used"
-  exit 0
-elif [[ $status -ne 0 ]]; then
-  echo "::error title=tuskguard install::could not download $releases_url/$tag/SHA256SUMS"
-  exit 1
-fi
+# Downloads release file $1 into $work; when the release lacks it, builds from source (reason $2)
+# and ends the script; any other download failure fails the step.
+fetch_from_release() {
+  local status=0
+  fetch "$releases_url/$tag/$1" "$work/$1" || status=$?
+  if [[ $status -eq 4 ]]; then
+    build_from_source "$2"
+    exit 0
+  elif [[ $status -ne 0 ]]; then
+    echo "::error title=tuskguard install::could not download $releases_url/$tag/$1"
+    exit 1
+  fi
+}
+
+fetch_from_release "$asset" "release $tag has no asset $asset"
+fetch_from_release SHA256SUMS "release $tag has no SHA256SUMS, so $asset cannot be verified and is not used"
 
 expected="$(awk -v name="$asset" '$2 == name || $2 == "*" name { print $1; exit }' "$work/SHA256SUMS")"
 actual="$(sha256_of "$work/$asset")"

@@ -65,20 +65,24 @@ pub fn blocked_commit_help(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Severity;
+    use crate::findings::{Finding, Severity};
     use crate::reports::fixtures::{finding, location, report};
 
-    #[test]
-    fn an_env_file_alone_is_unstaged_by_name_and_no_key_is_mentioned() {
+    fn env_file(path: &str) -> Finding {
         let mut env = finding(
             "env-file-staged",
             Severity::High,
-            "f1",
-            location("config/.env", 1, 1, 1),
+            path,
+            location(path, 1, 1, 1),
         );
         env.kind = FindingKind::EnvNotIgnored;
         env.secret = None;
-        let text = blocked_commit_help(&report(vec![env]));
+        env
+    }
+
+    #[test]
+    fn an_env_file_alone_is_unstaged_by_name_and_no_key_is_mentioned() {
+        let text = blocked_commit_help(&report(vec![env_file("config/.env")]));
         assert!(text.contains("adds an env file"), "{text}");
         assert!(text.contains("`git rm --cached config/.env`"), "{text}");
         assert!(!text.contains("remove the key"), "{text}");
@@ -93,14 +97,7 @@ mod tests {
             "f2",
             location("a.py", 1, 1, 2),
         );
-        let mut env = finding(
-            "env-file-staged",
-            Severity::High,
-            "f3",
-            location("my dir/.env", 1, 1, 1),
-        );
-        env.kind = FindingKind::EnvNotIgnored;
-        let text = blocked_commit_help(&report(vec![key, env]));
+        let text = blocked_commit_help(&report(vec![key, env_file("my dir/.env")]));
         assert!(
             text.contains("holds a secret and adds an env file"),
             "{text}"
