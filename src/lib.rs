@@ -12,13 +12,15 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod findings;
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 pub mod lints;
 pub mod model;
 pub mod pipeline;
 pub mod reports;
 pub mod scanner;
 pub mod sources;
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 pub mod test_support;
 pub mod time;
 pub mod tusky;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, ScanOptions, VerifyArgs};
 use super::output::{ExitStatus, FailOn, finish_with, holds_keys, use_color, write_to};
-use crate::findings::{REPORT_VERSION, Report, SecretValue};
+use crate::findings::{Report, SecretValue};
 use crate::model::limited::{MAX_REPORT_BYTES, read_file_limited, read_limited};
 use crate::reports::{self, RenderOptions};
 use crate::sources::recover::recover_keys;
@@ -211,19 +211,7 @@ fn read_report(path: Option<&Path>) -> Result<(Report, bool)> {
             .with_context(|| format!("cannot read report {}", path.display()))?;
         (path.display().to_string(), text)
     };
-    let report: Report = serde_json::from_str(&text).map_err(|err| {
-        anyhow::anyhow!(
-            "{name}: not a tuskguard JSON report ({err}); write one with \
-             `tuskguard scan --format json -o report.json`"
-        )
-    })?;
-    if report.version != REPORT_VERSION {
-        bail!(
-            "{name}: report version {} is not supported (expected {REPORT_VERSION})",
-            report.version
-        );
-    }
-    Ok((report, from_stdin))
+    Ok((Report::from_json(&text, &name)?, from_stdin))
 }
 
 fn recover(global: &GlobalArgs, report: &mut Report) {

@@ -172,3 +172,23 @@ pub struct Report {
 }
 
 pub const REPORT_VERSION: u32 = 1;
+
+impl Report {
+    /// Reads a saved JSON report (the input of `verify` and `revoke`); `name` is how the message
+    /// refers to where it came from.
+    pub fn from_json(text: &str, name: &str) -> anyhow::Result<Report> {
+        let report: Report = serde_json::from_str(text).map_err(|err| {
+            anyhow::anyhow!(
+                "{name}: not a tuskguard JSON report ({err}); write one with \
+                 `tuskguard scan --format json -o report.json`"
+            )
+        })?;
+        if report.version != REPORT_VERSION {
+            anyhow::bail!(
+                "{name}: report version {} is not supported (expected {REPORT_VERSION})",
+                report.version
+            );
+        }
+        Ok(report)
+    }
+}

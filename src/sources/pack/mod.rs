@@ -7,8 +7,8 @@
 //! module cannot read (loose objects, an unknown index version, a corrupt entry, a base in
 //! another pack) is simply not delivered, and the caller reads it through libgit2.
 
-mod index;
-mod object;
+pub(crate) mod index;
+pub(crate) mod object;
 
 use std::cell::RefCell;
 use std::fs::File;
