@@ -13,7 +13,7 @@ use std::path::Path;
 use super::gitignore_plain::{ExtraLine, PlainIgnores};
 use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, env_file_occurrence};
 use crate::model::Occurrence;
-use crate::model::text::{display_path, escape_control};
+use crate::model::text::{display_path, escape_control, shell_quote};
 
 /// How the suggestion names the repository's top-level ignore file.
 const REPO_ROOT_GITIGNORE: &str = "the repository's top-level .gitignore";
@@ -237,33 +237,6 @@ pub fn verdict_occurrence(
     ))
 }
 
-/// Quotes a path for a copy-pasted shell command when it needs it.
-/// Control characters (a newline in a file name) use bash/zsh `$'…'` quoting, so the command stays
-/// on one line and names the right file.
-fn shell_quote(path: &str) -> String {
-    if path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-/+@%:,".contains(c))
-    {
-        path.to_owned()
-    } else if path.chars().any(char::is_control) {
-        let escaped: String = path
-            .chars()
-            .map(|c| match c {
-                '\\' => "\\\\".to_owned(),
-                '\'' => "\\'".to_owned(),
-                '\n' => "\\n".to_owned(),
-                '\t' => "\\t".to_owned(),
-                c if c.is_control() => format!("\\x{:02x}", c as u32),
-                c => c.to_string(),
-            })
-            .collect();
-        format!("$'{escaped}'")
-    } else {
-        format!("'{}'", path.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,12 +248,5 @@ mod tests {
         assert_eq!(escape_pattern("a*b.env"), "a\\*b.env");
         assert_eq!(escape_pattern("!.env.x"), "\\!.env.x");
         assert_eq!(escape_path_pattern("a/b/.env"), "a/b/.env");
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(shell_quote("app/.env"), "app/.env");
-        assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
-        assert_eq!(shell_quote("a\nb'.env"), "$'a\\nb\\'.env'");
     }
 }

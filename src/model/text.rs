@@ -45,8 +45,9 @@ pub fn is_invisible_format(c: char) -> bool {
     )
 }
 
-/// A path as a POSIX shell word, for commands we tell people to run (`git rm --cached 'my .env'`);
-/// control characters are escaped too, so a hostile name cannot fake output lines.
+/// A path as a shell word, for commands we tell people to run (`git rm --cached 'my .env'`).
+/// Control characters (a newline in a file name) use bash/zsh `$'…'` quoting, so the command stays
+/// on one line, names the right file, and a hostile name cannot fake output lines.
 pub fn shell_quote(text: &str) -> String {
     let plain = !text.is_empty()
         && text
@@ -54,8 +55,25 @@ pub fn shell_quote(text: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "._/@%+=:,-".contains(c));
     if plain {
         text.to_owned()
+    } else if text
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        let escaped: String = text
+            .chars()
+            .map(|c| match c {
+                '\\' => "\\\\".to_owned(),
+                '\'' => "\\'".to_owned(),
+                '\n' => "\\n".to_owned(),
+                '\t' => "\\t".to_owned(),
+                c if (c as u32) < 0x80 && c.is_control() => format!("\\x{:02x}", c as u32),
+                c if c.is_control() || is_invisible_format(c) => format!("\\u{:04x}", c as u32),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("$'{escaped}'")
     } else {
-        escape_control(&format!("'{}'", text.replace('\'', "'\\''")))
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -103,7 +121,13 @@ mod tests {
         assert_eq!(shell_quote("config/.env"), "config/.env");
         assert_eq!(shell_quote("my dir/.env"), "'my dir/.env'");
         assert_eq!(shell_quote("it's.env"), "'it'\\''s.env'");
-        assert_eq!(shell_quote("a\nb"), "'a\\nb'");
+        // A newline stays in the name (ANSI-C quoting) and out of the output.
+        assert_eq!(shell_quote("a\nb"), "$'a\\nb'");
+        assert_eq!(shell_quote("a\nb'.env"), "$'a\\nb\\'.env'");
+        assert!(!shell_quote("a\x1b[31m\r").chars().any(char::is_control));
+        // A bidi override cannot reorder the command as shown.
+        assert_eq!(shell_quote("bidi\u{202e}txt.env"), "$'bidi\\u202etxt.env'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
