@@ -186,6 +186,12 @@ impl Engine {
                         decoded_until =
                             self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
                     }
+                    HitKind::EscapeStem => {
+                        if escape_follows(text, end) {
+                            decoded_until =
+                                self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
+                        }
+                    }
                     HitKind::Percent => {
                         let (region, decoded) = decode_percent_run(text, start, end);
                         decoded_until = region.1;
@@ -682,6 +688,7 @@ mod tests {
             key.replace('_', "\\u005f"),
             key.replacen('s', "\\163", 1),
             // the plain part before the escape is too short to be a key…
+            escape_at(6),
             escape_at(20),
             // …or long enough to pass for one: still one key, the whole one
             escape_at(36),

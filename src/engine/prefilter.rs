@@ -5,7 +5,7 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use anyhow::{Context, Result};
 
-use super::decode::{base64_shapes, escape_literals};
+use super::decode::{ESCAPE_STEM_LEN, base64_shapes, escape_literals};
 use super::rules::RuleDef;
 
 /// Anchors shorter than this get no encoded forms: their encodings are too short to be rare.
@@ -20,6 +20,8 @@ pub enum HitKind {
     Percent,
     /// String-literal escapes (`\x73`, `\u0073`, …) spelling an anchor.
     Escape,
+    /// An anchor's plain stem: an escape may follow a few letters on (`tsk_liv\x65_…`).
+    EscapeStem,
     Utf16 {
         little_endian: bool,
     },
@@ -47,10 +49,16 @@ impl Prefilter {
                     kinds.push(vec![kind]);
                 }
             };
+        // Every anchor before any encoded form: the search is leftmost-first, so a shorter form
+        // (the escape stem `tsk_`) must not win over an anchor starting at the same byte.
         for (index, rule) in rules.iter().enumerate() {
             for anchor in &rule.anchors {
+                add(anchor.as_bytes().to_vec(), HitKind::Rule(index));
+            }
+        }
+        for rule in rules {
+            for anchor in &rule.anchors {
                 let anchor = anchor.as_bytes();
-                add(anchor.to_vec(), HitKind::Rule(index));
                 if anchor.len() < MIN_ENCODED_ANCHOR {
                     continue;
                 }
@@ -60,6 +68,7 @@ impl Prefilter {
                 for literal in escape_literals(anchor) {
                     add(literal, HitKind::Escape);
                 }
+                add(anchor[..ESCAPE_STEM_LEN].to_vec(), HitKind::EscapeStem);
                 if let Some(underscore) = anchor.iter().position(|b| *b == b'_') {
                     for escape in [&b"%5F"[..], b"%5f"] {
                         let mut encoded = anchor[..underscore].to_vec();
