@@ -65,6 +65,15 @@ fn fingerprints(json: &serde_json::Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+fn secrets(json: &serde_json::Value) -> usize {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "secret")
+        .count()
+}
+
 fn rules(json: &serde_json::Value) -> BTreeSet<String> {
     fingerprints(json)
         .into_iter()
@@ -239,31 +248,13 @@ fn a_config_below_the_repository_root_is_named_not_silently_dropped() {
         "{stderr}"
     );
     // The repository root decides, so the fixture key is still reported ...
-    assert_eq!(
-        json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["kind"] == "secret")
-            .count(),
-        2,
-        "{json}"
-    );
+    assert_eq!(secrets(&json), 2, "{json}");
     // ... unless the user names that config.
     let (json, _) = scan_in(
         repo.path(),
         &["sub/dir", "--config", "sub/dir/.tuskguard.toml"],
     );
-    assert_eq!(
-        json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["kind"] == "secret")
-            .count(),
-        1,
-        "{json}"
-    );
+    assert_eq!(secrets(&json), 1, "{json}");
 }
 
 #[test]
