@@ -3,8 +3,9 @@
 //! matches point at the encoded text in the file.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use regex::bytes::Regex;
 
 use super::decode::{
@@ -15,7 +16,7 @@ use super::inline::inline_allowed;
 use super::judge::{judge_key_body, judge_uuid};
 use super::policy::Policy;
 use super::prefilter::{HitKind, Prefilter};
-use super::rules::{JudgeKind, RuleDef, expand_pattern};
+use super::rules::{JudgeKind, RuleDef, compile_pattern, is_builtin};
 use crate::model::{Confidence, Encoding};
 
 /// base64 inside percent-encoding inside UTF-16 is as deep as real files go.
@@ -39,7 +40,10 @@ pub struct SecretMatch {
 }
 
 struct CompiledRule {
-    patterns: Vec<Regex>,
+    /// Built-in patterns compile on the rule's first anchor hit: most files a pre-commit hook sees
+    /// have none, and compiling every rule up front was most of its start-up. Custom patterns are
+    /// compiled in `Engine::new`, so a bad one is an error before the scan, not during it.
+    patterns: OnceLock<Vec<Regex>>,
     group: &'static str,
     judge: JudgeKind,
     window_before: usize,
@@ -70,14 +74,15 @@ impl Engine {
         let compiled = rules
             .iter()
             .map(|rule| {
-                let patterns = rule
-                    .patterns
-                    .iter()
-                    .map(|p| {
-                        Regex::new(&expand_pattern(p))
-                            .with_context(|| format!("rule {}: pattern {p}", rule.id))
-                    })
-                    .collect::<Result<_>>()?;
+                let patterns = OnceLock::new();
+                if !is_builtin(rule) {
+                    let compiled = rule
+                        .patterns
+                        .iter()
+                        .map(|p| compile_pattern(rule, p))
+                        .collect::<Result<_>>()?;
+                    let _ = patterns.set(compiled);
+                }
                 let longest_anchor = rule.anchors.iter().map(String::len).max().unwrap_or(0);
                 Ok(CompiledRule {
                     patterns,
@@ -301,7 +306,14 @@ impl Engine {
     ) {
         let rule = &self.compiled[index];
         let window = &text[window_start..window_end];
-        for pattern in &rule.patterns {
+        let patterns = rule.patterns.get_or_init(|| {
+            let def = &self.rules[index];
+            def.patterns
+                .iter()
+                .map(|p| compile_pattern(def, p).expect("built-in patterns compile (unit-tested)"))
+                .collect()
+        });
+        for pattern in patterns {
             for caps in pattern.captures_iter(window) {
                 let (Some(whole), Some(group)) = (caps.get(0), caps.name(rule.group)) else {
                     continue;

@@ -94,33 +94,62 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
     if rule.patterns.is_empty() {
         bail!("a rule needs at least one pattern");
     }
-    for pattern in &rule.patterns {
-        let regex = regex::bytes::Regex::new(&expand_pattern(pattern))
-            .with_context(|| format!("invalid pattern {pattern}"))?;
-        let names: Vec<_> = regex.capture_names().flatten().collect();
-        let wanted = if rule.judge == JudgeKind::KeyBody {
-            "body"
-        } else {
-            "secret"
-        };
-        if !names.contains(&wanted) {
-            bail!(
-                "pattern {pattern} needs a named group '{wanted}' (judge {:?})",
-                rule.judge
-            );
-        }
-    }
+    // Patterns are compiled once, by `compile_pattern` when the engine is built: compiling them
+    // here too doubled the start-up of every scan (most of a pre-commit hook's time).
     Ok(())
+}
+
+/// Compiles one pattern of `rule`, checking it has the named group its judge reads.
+pub fn compile_pattern(rule: &RuleDef, pattern: &str) -> Result<regex::bytes::Regex> {
+    let regex = regex::bytes::Regex::new(&expand_pattern(pattern))
+        .with_context(|| format!("rule {}: invalid pattern {pattern}", rule.id))?;
+    let wanted = if rule.judge == JudgeKind::KeyBody {
+        "body"
+    } else {
+        "secret"
+    };
+    if !regex.capture_names().flatten().any(|name| name == wanted) {
+        bail!(
+            "rule {}: pattern {pattern} needs a named group '{wanted}' (judge {:?})",
+            rule.id,
+            rule.judge
+        );
+    }
+    Ok(regex)
+}
+
+/// The built-in rules, parsed once per process (every command needs them, some twice).
+fn builtin_rules() -> Result<&'static [RuleDef]> {
+    static BUILTIN: std::sync::OnceLock<Result<Vec<RuleDef>, String>> = std::sync::OnceLock::new();
+    let parsed = BUILTIN.get_or_init(|| {
+        let mut rules = Vec::new();
+        for (origin, text) in BUILTIN_RULE_FILES {
+            rules.extend(parse_rule_file(text, origin).map_err(|e| format!("{e:#}"))?);
+        }
+        Ok(rules)
+    });
+    match parsed {
+        Ok(rules) => Ok(rules),
+        Err(message) => bail!("{message}"),
+    }
+}
+
+/// Whether `rule` is a built-in rule as shipped (a custom rule may reuse a built-in id).
+pub fn is_builtin(rule: &RuleDef) -> bool {
+    builtin_rules().is_ok_and(|rules| {
+        rules.iter().any(|builtin| {
+            builtin.id == rule.id
+                && builtin.patterns == rule.patterns
+                && builtin.judge == rule.judge
+        })
+    })
 }
 
 /// The ids of the built-in key rules.
 pub fn builtin_rule_ids() -> Vec<String> {
-    BUILTIN_RULE_FILES
-        .iter()
-        .filter_map(|(origin, text)| parse_rule_file(text, origin).ok())
-        .flatten()
-        .map(|rule| rule.id)
-        .collect()
+    builtin_rules()
+        .map(|rules| rules.iter().map(|rule| rule.id.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// A UUID as written in text, or the base64 of one (a Kubernetes `Secret`'s `data:` value, with or
@@ -143,10 +172,7 @@ pub fn expand_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
 /// The built-in rules, then custom ones (a custom rule replaces a built-in with the same id),
 /// minus disabled ids.
 pub fn load_rules(custom: &[RuleDef], disabled: &[String]) -> Result<Vec<RuleDef>> {
-    let mut rules = Vec::new();
-    for (origin, text) in BUILTIN_RULE_FILES {
-        rules.extend(parse_rule_file(text, origin)?);
-    }
+    let mut rules = builtin_rules()?.to_vec();
     for rule in custom {
         validate(rule).with_context(|| format!("custom rule '{}'", rule.id))?;
         match rules.iter_mut().find(|r| r.id == rule.id) {
@@ -161,4 +187,52 @@ pub fn load_rules(custom: &[RuleDef], disabled: &[String]) -> Result<Vec<RuleDef
     }
     rules.retain(|r| !disabled.contains(&r.id));
     Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::matcher::Engine;
+
+    /// The engine compiles built-in patterns lazily, trusting this test.
+    #[test]
+    fn every_builtin_pattern_compiles_with_its_group() {
+        let rules = builtin_rules().unwrap();
+        assert!(!rules.is_empty());
+        for rule in rules {
+            assert!(is_builtin(rule));
+            for pattern in &rule.patterns {
+                compile_pattern(rule, pattern).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_custom_pattern_is_checked_when_the_engine_is_built() {
+        let mut rule = builtin_rules().unwrap()[0].clone();
+        rule.id = "custom-rule".into();
+        rule.patterns = vec!["tsk_(?P<other>x)".into()];
+        let error = Engine::new(load_rules(&[rule.clone()], &[]).unwrap())
+            .err()
+            .expect("a pattern without its group is refused");
+        assert!(
+            format!("{error:#}").contains("needs a named group"),
+            "{error:#}"
+        );
+        rule.patterns = vec!["tsk_(?P<body>".into()];
+        let error = Engine::new(load_rules(&[rule], &[]).unwrap())
+            .err()
+            .expect("an invalid pattern is refused");
+        assert!(
+            format!("{error:#}").contains("invalid pattern"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn a_custom_rule_reusing_a_builtin_id_is_not_builtin() {
+        let mut rule = builtin_rules().unwrap()[0].clone();
+        rule.patterns = vec!["tsk_live_(?P<body>[a-z]{40})".into()];
+        assert!(!is_builtin(&rule));
+    }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Confidence, Encoding, FindingKind, Fingerprint, SecretValue, Severity};
 
 /// A commit as reports show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CommitRef {
     pub id: String,
     pub author: String,
@@ -33,7 +33,7 @@ impl CommitRef {
 
 /// One place a finding was seen. `line` and `column` are 1-based; `column`/`end_column` count
 /// characters of the decoded line (end exclusive), so `end_column > column` always holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub path: String,
     pub line: usize,
