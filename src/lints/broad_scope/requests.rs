@@ -176,10 +176,6 @@ fn single_url_request(
     {
         return Some(found);
     }
-    let mut chars = after.chars();
-    match chars.next() {
-        _ => {}
-    }
     let token_end = end + after.find(is_token_end).unwrap_or(after.len());
     let body_from = if text[token_end..].starts_with(['"', '\'', '`']) {
         token_end + 1
