@@ -19,6 +19,7 @@ use crate::findings::{FindingKind, Report};
 use crate::lints::{ENV_FILE_STAGED, LINT_RULES, staged_env_file};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
+use crate::sources::anchor::Anchors;
 use crate::sources::env_walk::{self, EnvLintContext};
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::Progress;
@@ -34,6 +35,8 @@ pub struct Prepared {
     pub config_warning: Option<String>,
     /// Built-in rules the config switched off or replaced: said in every format, even with -q.
     pub rules_weakened: Vec<String>,
+    /// Config and ignore files below the repository root that this run does not read.
+    pub unused_files: Vec<String>,
     /// What was loaded from where, for `--verbose` (empty unless `settings.explain`).
     pub notes: Vec<String>,
 }
@@ -48,22 +51,35 @@ impl Prepared {
         for weakened in &self.rules_weakened {
             stats.rule_weakened(weakened.clone());
         }
+        for unused in &self.unused_files {
+            stats.warn(unused.clone());
+        }
         stats
     }
 }
 
-/// Loads config (`config_file`, else `.tuskguard.toml` at `root`), rules, ignore file and
-/// baseline, relative to `root`.
+/// Loads config (`config_file`, else `.tuskguard.toml`), rules, ignore file and baseline. Both
+/// files are read at `root`'s anchor: the top of the git work tree holding it, else `root` itself
+/// (see `sources::anchor`), so a scan of a subdirectory uses the same suppressions.
 pub fn prepare(
     settings: ScanSettings,
     config_file: Option<&Path>,
     root: &Path,
 ) -> Result<Prepared> {
-    let config_root = if root.is_dir() {
-        root
-    } else {
-        root.parent().unwrap_or(Path::new("."))
-    };
+    let anchors = Anchors::new(std::slice::from_ref(&root.to_path_buf()));
+    let config_root = anchors.config_dir();
+    let unused_files = anchors
+        .unused_files(config_file.is_some() || !settings.repo_config)
+        .iter()
+        .map(|path| {
+            format!(
+                "{} is not used: config and ignore files are read at the repository root ({}); \
+                 move its settings there, or name it with --config",
+                path.display(),
+                config_root.display()
+            )
+        })
+        .collect();
     let (config, config_path) = ConfigFile::load(config_file, config_root, settings.repo_config)?;
     let mut builtin_ids = builtin_rule_ids();
     builtin_ids.extend(LINT_RULES.iter().map(|rule| rule.id.to_owned()));
@@ -100,6 +116,7 @@ pub fn prepare(
         suppressions,
         config_warning,
         rules_weakened,
+        unused_files,
         notes,
     })
 }
@@ -192,10 +209,11 @@ pub fn scan_paths(
     progress: &Progress,
 ) -> Report {
     let stats = prepared.new_stats();
+    let anchors = Anchors::new(roots);
     let env_context = EnvLintContext {
         scanner: &prepared.scanner,
         stats: &stats,
-        scan_root: &roots[0],
+        anchors: &anchors,
         relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
     };
     // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
@@ -204,6 +222,7 @@ pub fn scan_paths(
         let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
         let collector = scan_tree(
             roots,
+            &anchors,
             &prepared.settings,
             &prepared.scanner,
             &stats,

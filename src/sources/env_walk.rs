@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Repository;
 
+use super::anchor::Anchors;
 use crate::lints::env_files::EnvFilePolicy;
 use crate::lints::env_verdict::{
     EnvLintScanner, EnvVerdict, plain_verdict, repo_verdict, slash_path, verdict_occurrence,
@@ -31,8 +32,9 @@ const GITLINK_MODE: u32 = 0o160000;
 pub struct EnvLintContext<'a> {
     pub scanner: &'a dyn EnvLintScanner,
     pub stats: &'a ScanStats,
-    /// The first scan root: config allow-list paths are relative to it.
-    pub scan_root: &'a Path,
+    /// Where each root's paths are measured from: allow-list globs and fingerprints use paths
+    /// relative to the repository root.
+    pub anchors: &'a Anchors,
     /// Set when reports name paths relative to the (single, directory) scan root.
     pub relative_root: Option<&'a Path>,
 }
@@ -317,13 +319,15 @@ fn to_occurrence(
     context: &EnvLintContext,
 ) -> Option<Occurrence> {
     let shown = display_path(path, context.relative_root);
-    if let Ok(relative) = path.strip_prefix(context.scan_root)
+    let stable = context.anchors.stable_path(path);
+    if let Some(relative) = &stable
         && context.scanner.path_allowed(relative, false)
     {
         return None;
     }
+    let stable = stable.map_or_else(|| shown.clone(), |relative| slash_path(&relative));
     let enabled = |rule_id: &str| context.scanner.lint_enabled(rule_id);
-    verdict_occurrence(shown.clone(), verdict, &enabled, || {
+    verdict_occurrence(shown.clone(), &stable, verdict, &enabled, || {
         first_secret_line(path, &shown, context.scanner)
     })
 }

@@ -10,10 +10,12 @@ use crossbeam_channel::bounded;
 use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
+use super::anchor::Anchors;
 use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
+use crate::lints::env_verdict::slash_path;
 pub use crate::model::text::display_path;
 use crate::scanner::Scanner;
 
@@ -49,6 +51,7 @@ pub fn count_files(roots: &[PathBuf], respect_ignore: bool) -> u64 {
 /// Walks `roots` in parallel and collects every occurrence.
 pub fn scan_tree(
     roots: &[PathBuf],
+    anchors: &Anchors,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
@@ -61,7 +64,7 @@ pub fn scan_tree(
         .build_parallel();
 
     let walk = TreeWalk {
-        roots,
+        anchors,
         relative_root: relative_root.as_deref(),
         settings,
         scanner,
@@ -97,9 +100,9 @@ pub fn scan_tree(
 
 /// What every walker thread needs to judge and scan an entry.
 struct TreeWalk<'a> {
-    /// Every root: `allowlist.paths` globs match each file relative to the root it was found
-    /// under, not only under the first one.
-    roots: &'a [PathBuf],
+    /// `allowlist.paths` globs match each file relative to its root's anchor (the repository
+    /// root), whichever root it was found under.
+    anchors: &'a Anchors,
     relative_root: Option<&'a Path>,
     settings: &'a ScanSettings,
     scanner: &'a Scanner,
@@ -129,11 +132,10 @@ impl TreeWalk<'_> {
             return WalkState::Continue;
         };
         let path = entry.path();
+        let stable = self.anchors.stable_path(path);
         let allowed = |is_dir: bool| {
-            self.roots.iter().any(|root| {
-                path.strip_prefix(root).is_ok_and(|relative| {
-                    !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
-                })
+            stable.as_deref().is_some_and(|relative| {
+                !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
             })
         };
         if file_type.is_dir() {
@@ -165,6 +167,7 @@ impl TreeWalk<'_> {
         let Some(occurrences) = scan_file(
             path,
             self.relative_root,
+            stable.as_deref(),
             self.settings.max_file_size,
             self.scanner,
             self.stats,
@@ -197,9 +200,11 @@ fn is_permission_denied(err: &ignore::Error) -> bool {
 }
 
 /// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
+/// `stable` is the path relative to the repository root, which lint fingerprints hash.
 pub fn scan_file(
     path: &Path,
     relative_root: Option<&Path>,
+    stable: Option<&Path>,
     max_file_size: u64,
     scanner: &Scanner,
     stats: &ScanStats,
@@ -241,7 +246,8 @@ pub fn scan_file(
         return None;
     }
     stats.scanned(buffer.len() as u64);
-    let result = scanner.scan_blob(&shown, buffer);
+    let stable = stable.map_or_else(|| shown.clone(), slash_path);
+    let result = scanner.scan_file_blob(&shown, &stable, buffer);
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     (!result.occurrences.is_empty()).then_some(result.occurrences)
 }
@@ -259,7 +265,7 @@ mod tests {
         let scanner = Scanner::builtin().unwrap();
         let stats = ScanStats::default();
         let mut buffer = Vec::new();
-        assert!(scan_file(&dir, None, u64::MAX, &scanner, &stats, &mut buffer).is_none());
+        assert!(scan_file(&dir, None, None, u64::MAX, &scanner, &stats, &mut buffer).is_none());
         let mut summary = Summary::default();
         stats.fill(&mut summary);
         assert_eq!(summary.skipped.get(&SkipReason::Unreadable), Some(&1));

@@ -18,6 +18,7 @@ mod lints;
 mod pre_push;
 mod sarif;
 mod scan;
+mod scan_start;
 mod staged;
 #[path = "../../src/test_support.rs"]
 mod test_support;

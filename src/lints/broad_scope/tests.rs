@@ -286,3 +286,40 @@ fn each_key_definition_has_its_own_stable_fingerprint() {
     again.reverse();
     assert_eq!(again, found);
 }
+
+/// Lint fingerprints hash stable data only: the rule, the path and the request's own text with
+/// its sorted scopes. The advice in the message (which follows hints in the surrounding code)
+/// and the title may change without invalidating a baseline; the hashed subject is pinned here so
+/// a change to it is a deliberate, visible one.
+#[test]
+fn lint_fingerprints_hash_the_request_not_the_message() {
+    let request = "const r = await fetch(API + '/v2/%api-keys%', { method: 'POST', body: JSON.stringify({ name: 'x', scopes: null }) });";
+    let found = |before: &str| {
+        let text = fixture(&format!("{before}\n{request}\n"));
+        check("app/keys.js", text.as_bytes(), &|_| true)
+            .occurrences
+            .remove(0)
+    };
+    let plain = found("// nothing here");
+    let hinted = found("import { upload } from './store'; upload(file);");
+    assert_ne!(plain.remediation, hinted.remediation);
+    assert_eq!(plain.fingerprint, hinted.fingerprint);
+    assert_eq!(
+        plain.fingerprint,
+        crate::model::Fingerprint::for_lint(
+            ADMIN_KEY_CREATED,
+            "app/keys.js",
+            &format!(
+                "{} | admin",
+                // The request's text: from the start of its line to the end of the call.
+                fixture(request.trim_end_matches(");"))
+            )
+        )
+    );
+    let other_path = check(
+        "other/keys.js",
+        fixture(&format!("{request}\n")).as_bytes(),
+        &|_| true,
+    );
+    assert_ne!(other_path.occurrences[0].fingerprint, plain.fingerprint);
+}
