@@ -400,3 +400,72 @@ fn the_path_allowlist_applies_to_every_root() {
     assert_eq!(json["summary"]["skipped"]["config-allowed"], 2, "{json}");
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// D15: a file name that is not UTF-8 is shown with U+FFFD, and a tree report keeps its exact
+/// bytes (`raw_path`), so `verify` of the saved report reads each key again, even when two names
+/// read the same. A history report names blobs by commit and path: the lossy path is matched in
+/// the commit's tree and the fingerprint picks the right blob.
+#[cfg(unix)]
+#[test]
+fn saved_reports_of_non_utf8_file_names_can_be_verified() {
+    use crate::fake_tusky::{Behaviour, FakeKey, FakeTusky};
+    use std::os::unix::ffi::OsStrExt;
+
+    let (a, b) = (live_key(1501), live_key(1502));
+    let fake = FakeTusky::start(
+        vec![
+            FakeKey::scoped("key_a", &a, &["files:read"]),
+            FakeKey::scoped("key_b", &b, &["files:read"]),
+        ],
+        Behaviour::default(),
+    );
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    std::fs::create_dir(dir.path().join("d15")).unwrap();
+    for (name, key) in [(&b"d15/bad\xff.txt"[..], &a), (&b"d15/bad\xfe.txt"[..], &b)] {
+        let path = dir.path().join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(path, format!("k={key}\n")).unwrap();
+    }
+    commit_all(dir.path(), "two names that read the same");
+    for mode in ["scan", "history"] {
+        let report = dir.path().join(format!("{mode}-report.json"));
+        let output = tuskguard()
+            .current_dir(dir.path())
+            .args([mode, "--format", "json", "-o"])
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{mode}: {output:?}");
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        if mode == "scan" {
+            let mut raw: Vec<&str> = saved["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["locations"][0]["raw_path"].as_str().unwrap())
+                .collect();
+            raw.sort_unstable();
+            assert_eq!(raw, ["d15/bad%FE.txt", "d15/bad%FF.txt"], "{saved}");
+            assert_eq!(
+                saved["findings"][0]["locations"][0]["path"],
+                "d15/bad\u{FFFD}.txt"
+            );
+        }
+        let output = tuskguard()
+            .current_dir(dir.path())
+            .env("TUSKY_API_URL", &fake.url)
+            .args(["verify", "--format", "json"])
+            .arg(&report)
+            .output()
+            .unwrap();
+        let verified = json_of(&output);
+        let statuses: Vec<&str> = verified["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["verification"]["status"].as_str().unwrap_or("-"))
+            .collect();
+        assert_eq!(statuses, ["live", "live"], "{mode}: {verified}");
+    }
+}

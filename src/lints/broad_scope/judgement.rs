@@ -209,6 +209,7 @@ pub(super) fn occurrence(
         secret: None,
         location: Location {
             path: path.to_owned(),
+            raw_path: None,
             line: line + 1,
             column,
             end_column,
