@@ -32,7 +32,10 @@ pub(super) fn judge(
     index: &LineIndex,
     policy: &ScopePolicy,
 ) -> Vec<Verdict> {
-    let request_line = request_text(text, index, request).to_owned();
+    let request_line = match request.definition {
+        Some((from, to)) => definition_text(&text[from..to]),
+        None => request_text(text, index, request).to_owned(),
+    };
     let window = policy.hint_window_lines();
     let context_from = index
         .start_lines_before(request.start, window)
@@ -148,6 +151,12 @@ pub(super) fn judge(
         ScopesValue::Unreadable => {}
     }
     verdicts
+}
+
+/// A key definition's text with every whitespace character removed: the same definition
+/// reindented, reflowed or moved keeps its fingerprint; another definition gets another one.
+fn definition_text(definition: &str) -> String {
+    definition.split_whitespace().collect()
 }
 
 fn json_list(scopes: &[String]) -> String {
