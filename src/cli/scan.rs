@@ -66,7 +66,9 @@ fn try_read(path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<()> {
     if metadata.is_dir() {
         std::fs::read_dir(path)?.next().transpose()?;
     } else if metadata.is_file() {
-        std::fs::File::open(path)?.read(&mut [0u8; 1])?;
+        std::fs::File::open(path)?
+            .take(1)
+            .read_to_end(&mut Vec::with_capacity(1))?;
     }
     Ok(())
 }
