@@ -144,6 +144,7 @@ impl Scanner {
                 secret: Some(SecretValue::new(found.secret)),
                 location: Location {
                     path: path.to_owned(),
+                    raw_path: None,
                     line: found.line,
                     column: found.column,
                     end_column: found.end_column,

@@ -19,6 +19,7 @@ use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
 use crate::lints::env_verdict::slash_path;
 pub use crate::model::text::display_path;
+use crate::model::text::{raw_path, shown_path};
 use crate::scanner::Scanner;
 
 /// The walk every tree scan makes: hidden files included, `.git` never, symlinks not followed,
@@ -299,7 +300,12 @@ pub fn scan_file(
     }
     stats.scanned(buffer.len() as u64);
     let stable = stable.map_or_else(|| shown.clone(), slash_path);
-    let result = scanner.scan_file_blob(&shown, &stable, buffer);
+    let mut result = scanner.scan_file_blob(&shown, &stable, buffer);
+    if let Some(raw) = raw_path(shown_path(path, relative_root)) {
+        for occurrence in &mut result.occurrences {
+            occurrence.location.raw_path = Some(raw.clone());
+        }
+    }
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     (!result.occurrences.is_empty()).then_some(result.occurrences)
 }

@@ -13,6 +13,7 @@ mod helpers;
 mod history;
 mod history_reach;
 mod hostile_input;
+mod key_definitions;
 mod lints;
 mod pre_push;
 mod sarif;
