@@ -300,11 +300,12 @@ pub fn report(data: &[u8]) {
         quiet: false,
         verbose: true,
     };
+    let base = reports::UriBase::new(report.mode == "history", None, None);
     for format in [Format::Text, Format::Sarif, Format::Github] {
-        let _ = reports::write_report(&report, format, &options, &mut io::sink());
+        let _ = reports::write_report(&report, format, &options, &base, &mut io::sink());
     }
     let mut json = Vec::new();
-    if reports::write_report(&report, Format::Json, &options, &mut json).is_ok() {
+    if reports::write_report(&report, Format::Json, &options, &base, &mut json).is_ok() {
         let again = std::str::from_utf8(&json).expect("the JSON report is UTF-8");
         if let Err(err) = Report::from_json(again, "rewritten.json") {
             panic!("a report we wrote cannot be read back: {err:#}");

@@ -16,14 +16,17 @@ use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{FindingKind, Report};
-use crate::lints::{ENV_FILE_STAGED, LINT_RULES, staged_env_file};
+use crate::lints::{
+    ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, ENV_FILE_STAGED, LINT_RULES, staged_env_file,
+};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
+use crate::sources::anchor::Anchors;
 use crate::sources::env_walk::{self, EnvLintContext};
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::Progress;
 use crate::sources::staged::scan_staged;
-use crate::sources::tree::{count_files, scan_tree};
+use crate::sources::tree::{TreeScan, count_files, scan_tree};
 
 /// Everything a scanning command loads before it reads a file.
 pub struct Prepared {
@@ -34,6 +37,8 @@ pub struct Prepared {
     pub config_warning: Option<String>,
     /// Built-in rules the config switched off or replaced: said in every format, even with -q.
     pub rules_weakened: Vec<String>,
+    /// Config and ignore files below the repository root that this run does not read.
+    pub unused_files: Vec<String>,
     /// What was loaded from where, for `--verbose` (empty unless `settings.explain`).
     pub notes: Vec<String>,
 }
@@ -48,22 +53,35 @@ impl Prepared {
         for weakened in &self.rules_weakened {
             stats.rule_weakened(weakened.clone());
         }
+        for unused in &self.unused_files {
+            stats.warn(unused.clone());
+        }
         stats
     }
 }
 
-/// Loads config (`config_file`, else `.tuskguard.toml` at `root`), rules, ignore file and
-/// baseline, relative to `root`.
+/// Loads config (`config_file`, else `.tuskguard.toml`), rules, ignore file and baseline. Both
+/// files are read at `root`'s anchor: the top of the git work tree holding it, else `root` itself
+/// (see `sources::anchor`), so a scan of a subdirectory uses the same suppressions.
 pub fn prepare(
     settings: ScanSettings,
     config_file: Option<&Path>,
     root: &Path,
 ) -> Result<Prepared> {
-    let config_root = if root.is_dir() {
-        root
-    } else {
-        root.parent().unwrap_or(Path::new("."))
-    };
+    let anchors = Anchors::new(std::slice::from_ref(&root.to_path_buf()));
+    let config_root = anchors.config_dir();
+    let unused_files = anchors
+        .unused_files(config_file.is_some() || !settings.repo_config)
+        .iter()
+        .map(|path| {
+            format!(
+                "{} is not used: config and ignore files are read at the repository root ({}); \
+                 move its settings there, or name it with --config",
+                path.display(),
+                config_root.display()
+            )
+        })
+        .collect();
     let (config, config_path) = ConfigFile::load(config_file, config_root, settings.repo_config)?;
     let mut builtin_ids = builtin_rule_ids();
     builtin_ids.extend(LINT_RULES.iter().map(|rule| rule.id.to_owned()));
@@ -100,6 +118,7 @@ pub fn prepare(
         suppressions,
         config_warning,
         rules_weakened,
+        unused_files,
         notes,
     })
 }
@@ -192,31 +211,29 @@ pub fn scan_paths(
     progress: &Progress,
 ) -> Report {
     let stats = prepared.new_stats();
+    let anchors = Anchors::new(roots);
     let env_context = EnvLintContext {
         scanner: &prepared.scanner,
         stats: &stats,
-        scan_root: &roots[0],
+        anchors: &anchors,
         relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
     };
-    // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
-    // must see those to tell ignored from committed); it runs beside the walk, not after it.
-    let (mut collector, env_findings) = std::thread::scope(|scope| {
-        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
-        let collector = scan_tree(
-            roots,
-            &prepared.settings,
-            &prepared.scanner,
-            &stats,
-            progress,
-        );
-        let env_findings = env.join().unwrap_or_else(|_| {
-            stats.warn(
-                "the env-file lint stopped on an internal error; env files were not checked".into(),
-            );
-            Vec::new()
-        });
-        (collector, env_findings)
-    });
+    // The env-file lint judges the env files the one walk met; the index adds tracked ones.
+    let want_env_files = prepared.scanner.lint_enabled(ENV_FILE_COMMITTED)
+        || prepared.scanner.lint_enabled(ENV_FILE_NOT_IGNORED);
+    let TreeScan {
+        mut collector,
+        env_files,
+    } = scan_tree(
+        roots,
+        &anchors,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+        progress,
+        want_env_files,
+    );
+    let env_findings = env_walk::check_roots(roots, &env_files, &env_context);
     collector.extend(env_findings);
     if prepared.settings.explain {
         // Only the tree walk reads ignore files (the index and history are what git holds).

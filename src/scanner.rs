@@ -93,10 +93,25 @@ impl Scanner {
                 .is_ignore()
     }
 
-    /// Scans one file's bytes; `path` is how reports name it.
+    /// Scans one file's bytes; `path` is how reports name it, relative to the repository root.
     pub fn scan_blob(&self, path: &str, bytes: &[u8]) -> BlobScan {
-        let mut result = self.scan_secrets(path, bytes);
-        self.add_path_lints(path, bytes, &mut result);
+        self.scan_file_blob(path, path, bytes)
+    }
+
+    /// `scan_blob` for a file reports name `shown` (relative to the scan root, or as given) and
+    /// lint fingerprints know as `stable` (relative to the repository root), so a baseline holds
+    /// whichever directory the scan starts in.
+    pub fn scan_file_blob(&self, shown: &str, stable: &str, bytes: &[u8]) -> BlobScan {
+        let mut result = self.scan_secrets(shown, bytes);
+        let mut lints = BlobScan::default();
+        self.add_path_lints(stable, bytes, &mut lints);
+        if shown != stable {
+            for occurrence in &mut lints.occurrences {
+                occurrence.location.path = shown.to_owned();
+            }
+        }
+        result.inline_suppressed += lints.inline_suppressed;
+        result.occurrences.extend(lints.occurrences);
         result
     }
 
@@ -129,6 +144,7 @@ impl Scanner {
                 secret: Some(SecretValue::new(found.secret)),
                 location: Location {
                     path: path.to_owned(),
+                    raw_path: None,
                     line: found.line,
                     column: found.column,
                     end_column: found.end_column,

@@ -98,7 +98,7 @@ pub struct OutputArgs {
 /// What is scanned and which suppressions apply; shared by `scan`, `history` and `baseline`.
 #[derive(Args, Debug, Clone)]
 pub struct ScanOptions {
-    /// Config file (default: .tuskguard.toml at the scan root, if present).
+    /// Config file (default: .tuskguard.toml at the repository root, else the scan root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Do not read the scanned tree's own .tuskguard.toml (CI: a pull request must not be able

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use super::args::{ColorChoice, OutputArgs};
 use crate::findings::{Report, Severity, VerificationStatus};
-use crate::reports::{self, RenderOptions};
+use crate::reports::{self, Format, RenderOptions, UriBase};
 
 /// The process exit codes of SPEC §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,13 +110,14 @@ pub fn finish_with(
         verbose,
     };
     // First, so that a reader closing stdout early cannot cost the CI its SARIF file.
+    let base = uri_base(report);
     if let Some(sarif_path) = &output.sarif_output {
         write_to(Some(sarif_path), false, |out| {
-            reports::sarif::write(report, out)
+            render(report, Format::Sarif, &options, &base, out)
         })?;
     }
     let written = write_to(output.output.as_deref(), holds_keys(report), |out| {
-        reports::write_report(report, output.format, &options, out)
+        render(report, output.format, &options, &base, out)
     });
     // A reader that stopped early (`| head`) is not an error; the findings still decide the code.
     match written {
@@ -128,6 +129,59 @@ pub fn finish_with(
     } else {
         ExitStatus::Clean
     })
+}
+
+/// Where report paths sit in the repository, for SARIF and annotations: the scan root and the
+/// current directory, resolved here at the edge so the renderers stay pure.
+pub fn uri_base(report: &Report) -> UriBase {
+    let scan_root = Path::new(&report.root);
+    let scan_root = scan_root
+        .is_dir()
+        .then(|| std::fs::canonicalize(scan_root).ok())
+        .flatten();
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    UriBase::new(report.mode == "history", scan_root, cwd)
+}
+
+/// Renders `report`, says the renderer's notes on stderr and appends a github step summary to
+/// `$GITHUB_STEP_SUMMARY` when that is set.
+pub fn render(
+    report: &Report,
+    format: Format,
+    options: &RenderOptions,
+    base: &UriBase,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rendered = reports::write_report(report, format, options, base, out)?;
+    for note in &rendered.notes {
+        // eprintln! would panic on a closed stderr; a lost warning is the lesser harm.
+        let _ = writeln!(io::stderr(), "tuskguard: warning: {note}");
+    }
+    if let Some(summary) = rendered.step_summary {
+        append_step_summary(&summary);
+    }
+    Ok(())
+}
+
+/// Appends to `$GITHUB_STEP_SUMMARY`; a failure is a warning (the annotations are out, and a
+/// missing summary must not turn findings into an error).
+fn append_step_summary(summary: &[u8]) {
+    let Some(summary_path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&summary_path)
+        .and_then(|mut file| file.write_all(summary));
+    if let Err(err) = appended {
+        let _ = writeln!(
+            io::stderr(),
+            "tuskguard: warning: cannot append the step summary to {} ({err})",
+            Path::new(&summary_path).display()
+        );
+    }
 }
 
 /// Runs `write` against the output file or a locked, buffered stdout. A report that holds keys

@@ -10,7 +10,7 @@ use super::args::{GlobalArgs, RulesAction, RulesArgs, RulesFormat};
 use super::output::{ExitStatus, write_to};
 use crate::config::ConfigFile;
 use crate::engine::rules::RuleDef;
-use crate::lints::LINT_RULES;
+use crate::lints::{LINT_RULES, broad_scope};
 use crate::model::text::escape_control;
 use crate::scanner::Scanner;
 
@@ -103,12 +103,14 @@ fn list_json(scanner: &Scanner) -> serde_json::Value {
 
 fn check(global: &GlobalArgs, scanner: &Scanner) -> Result<ExitStatus> {
     let engine = scanner.engine();
-    let failures = engine.check_examples();
+    let mut failures = engine.check_examples();
+    failures.extend(broad_scope::check_examples());
     let total: usize = engine
         .rules()
         .iter()
         .map(|r| r.examples.len() + r.negative_examples.len())
-        .sum();
+        .sum::<usize>()
+        + broad_scope::example_count();
     let mut stdout = std::io::stdout().lock();
     for failure in &failures {
         // Rule examples are fake by definition, and the point of this output is to say which one

@@ -7,10 +7,12 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use super::args::{ApiOptions, GlobalArgs, OutputArgs, RevokeArgs, ScanOptions, VerifyArgs};
-use super::output::{ExitStatus, FailOn, finish_with, holds_keys, use_color, write_to};
+use super::output::{
+    ExitStatus, FailOn, finish_with, holds_keys, render, uri_base, use_color, write_to,
+};
 use crate::findings::{Report, SecretValue};
 use crate::model::limited::{MAX_REPORT_BYTES, read_file_limited, read_limited};
-use crate::reports::{self, RenderOptions};
+use crate::reports::RenderOptions;
 use crate::sources::recover::recover_keys;
 use crate::tusky::online::{ApiRun, ApiSettings, Consent, PlannedRevocation};
 use crate::tusky::revoke::ADMIN_KEY_ENV;
@@ -45,8 +47,9 @@ pub fn run_revoke(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitStatus> 
         verbose: global.verbose,
     };
     let text = args.output.format == super::args::Format::Text;
+    let base = uri_base(&report);
     write_to(args.output.output.as_deref(), holds_keys(&report), |out| {
-        reports::write_report(&report, args.output.format, &options, out)?;
+        render(&report, args.output.format, &options, &base, out)?;
         if text {
             summary.write(out)?;
         }

@@ -119,6 +119,7 @@ impl Collector {
                 (&a.path, a.line, a.column, a.end_column, a.encoding)
                     .cmp(&(&b.path, b.line, b.column, b.end_column, b.encoding))
                     .then_with(|| commit_order(a).cmp(&commit_order(b)))
+                    .then_with(|| a.raw_path.cmp(&b.raw_path))
             });
         }
         findings.sort_by(|a, b| {
@@ -153,6 +154,7 @@ mod tests {
             secret: Some(SecretValue::new(key)),
             location: Location {
                 path: "a.txt".into(),
+                raw_path: None,
                 line: 1,
                 column: 3,
                 end_column,

@@ -164,10 +164,12 @@ pub fn plain_verdict(
     }
 }
 
-/// The finding for one env file's verdict (`shown` names the file), if its rule is enabled.
-/// `key_line` is asked, only then, for the line of a key the file holds.
+/// The finding for one env file's verdict (`shown` names the file; `stable`, its path relative
+/// to the repository root, is what the fingerprint hashes), if its rule is enabled. `key_line`
+/// is asked, only then, for the line of a key the file holds.
 pub fn verdict_occurrence(
     shown: String,
+    stable: &str,
     verdict: &EnvVerdict,
     enabled: &dyn Fn(&str) -> bool,
     key_line: impl FnOnce() -> Option<usize>,
@@ -228,13 +230,9 @@ pub fn verdict_occurrence(
              key first, since untracking or ignoring the file does not un-leak it"
         ));
     }
-    Some(env_file_occurrence(
-        rule_id,
-        shown.clone(),
-        &shown,
-        remediation,
-        None,
-    ))
+    let mut occurrence = env_file_occurrence(rule_id, stable.to_owned(), stable, remediation, None);
+    occurrence.location.path = shown;
+    Some(occurrence)
 }
 
 #[cfg(test)]

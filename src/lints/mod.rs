@@ -141,6 +141,7 @@ pub fn env_file_occurrence(
         secret: None,
         location: Location {
             path,
+            raw_path: None,
             line: 1,
             column: 1,
             end_column: 2,

@@ -206,6 +206,55 @@ pub fn child_objects(text: &str, open: usize, close: usize) -> Vec<(usize, usize
     children
 }
 
+/// Lists of objects in `text[from..to]`, outside string literals: `[` followed by `{` (JSON, JS,
+/// Python) and Go slice literals `[]T{ {…` — `(open, close)` of each list, outermost first, at
+/// most `max` of them, in order of their opening bracket (nested lists too).
+pub fn object_lists(text: &str, from: usize, to: usize, max: usize) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let next_non_space = |mut i: usize| {
+        while i < to && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut lists = Vec::new();
+    let mut i = from;
+    while i < to && lists.len() < max {
+        match bytes[i] {
+            b'"' | b'\'' | b'`' if !escaped(bytes, i) => {
+                i = skip_string(bytes, i, to);
+                continue;
+            }
+            b'[' => {
+                let mut open = i;
+                if bytes.get(i + 1) == Some(&b']') {
+                    // Go: `[]tusky.Params{`: the list is the brace after the type name.
+                    let type_end = text[i + 2..to]
+                        .find(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_'))
+                        .map_or(to, |n| i + 2 + n);
+                    if bytes.get(type_end) != Some(&b'{') {
+                        i += 2;
+                        continue;
+                    }
+                    open = type_end;
+                }
+                let first = next_non_space(open + 1);
+                if first < to && bytes[first] == b'{' {
+                    lists.push((open, matching_close(text, open, to)));
+                    i = first;
+                    continue;
+                }
+                i = open + 1;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    lists
+}
+
 /// The end of a shell command starting before `from`: a line break outside quotes that is not
 /// escaped with `\`. Single quotes span lines without escapes, as in `curl -d '{…}'`.
 pub fn shell_command_end(text: &str, from: usize, limit: usize) -> usize {

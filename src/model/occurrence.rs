@@ -36,6 +36,10 @@ impl CommitRef {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub path: String,
+    /// The exact bytes of `path`, percent-encoded, when they are not UTF-8 (`path` then shows
+    /// U+FFFD): `verify` and `revoke` of a saved report read the file by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_path: Option<String>,
     pub line: usize,
     pub column: usize,
     pub end_column: usize,

@@ -8,12 +8,48 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 /// How reports name a walked path: relative to the scan root when there is one directory root
 /// (so reports are the same wherever the tree is checked out), else as given; never with `./`.
 pub fn display_path(path: &Path, root: Option<&Path>) -> String {
+    shown_path(path, root).to_string_lossy().into_owned()
+}
+
+/// The path `display_path` shows, before it is made text.
+pub fn shown_path<'a>(path: &'a Path, root: Option<&Path>) -> &'a Path {
     let shown = root
         .and_then(|root| path.strip_prefix(root).ok())
         .filter(|relative| !relative.as_os_str().is_empty())
         .unwrap_or(path);
-    let shown = shown.strip_prefix(".").unwrap_or(shown);
-    shown.to_string_lossy().into_owned()
+    shown.strip_prefix(".").unwrap_or(shown)
+}
+
+/// A path that is not UTF-8 (so reports show it with U+FFFD) as its exact bytes, percent-encoded:
+/// what a saved report needs to read the file again. `None` for a UTF-8 path.
+pub fn raw_path(path: &Path) -> Option<String> {
+    if path.to_str().is_some() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(percent_encoding::percent_encode(path.as_os_str().as_bytes(), PATH).to_string())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The path a `raw_path` names.
+pub fn path_from_raw(raw: &str) -> Option<std::path::PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(raw).collect();
+        Some(std::ffi::OsString::from_vec(bytes).into())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = raw;
+        None
+    }
 }
 
 /// Hostile file names must not move the cursor, fake output lines, or reorder what is shown
@@ -139,6 +175,17 @@ mod tests {
     fn bytes_are_human() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(1536), "1.5 KB");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn raw_paths_round_trip_bytes_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"d/bad\xff%.txt"));
+        let raw = raw_path(path).unwrap();
+        assert_eq!(raw, "d/bad%FF%25.txt");
+        assert_eq!(path_from_raw(&raw).unwrap(), path);
+        assert_eq!(raw_path(Path::new("d/\u{e9}t\u{e9}.txt")), None);
     }
 
     #[test]

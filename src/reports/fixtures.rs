@@ -9,6 +9,7 @@ use crate::findings::{
 pub fn location(path: &str, line: usize, column: usize, end_column: usize) -> Location {
     Location {
         path: path.to_owned(),
+        raw_path: None,
         line,
         column,
         end_column,

@@ -6,9 +6,7 @@
 //! `--show-secrets`. File names are data: escaping keeps a hostile name from ending a property,
 //! starting a new workflow command or injecting Markdown.
 
-use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::path::Path;
 
 use super::sarif::UriBase;
 use super::{headline, short_id};
@@ -19,31 +17,13 @@ use crate::model::text::is_invisible_format;
 /// Locations annotated per finding; the rest are counted in the message (the JSON lists all).
 const MAX_ANNOTATED_LOCATIONS: usize = 10;
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let base = UriBase::for_report(report);
-    write_annotations(report, &base, out)?;
-    let Some(summary_path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
-    else {
-        return Ok(());
-    };
-    let appended = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&summary_path)
-        .and_then(|mut file| {
-            let mut text = Vec::new();
-            write_summary(report, &base, &mut text)?;
-            file.write_all(&text)
-        });
-    if let Err(err) = appended {
-        // The annotations are out; a missing summary must not turn findings into an error.
-        let _ = writeln!(
-            io::stderr(),
-            "tuskguard: warning: cannot append the step summary to {} ({err})",
-            Path::new(&summary_path).display()
-        );
-    }
-    Ok(())
+/// Writes the annotations and returns the step summary (Markdown) for the caller to append to
+/// `$GITHUB_STEP_SUMMARY`: this module touches no file and no environment.
+pub fn write(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<Vec<u8>> {
+    write_annotations(report, base, out)?;
+    let mut summary = Vec::new();
+    write_summary(report, base, &mut summary)?;
+    Ok(summary)
 }
 
 /// One workflow command per location (up to `MAX_ANNOTATED_LOCATIONS` per finding).
@@ -385,6 +365,41 @@ mod tests {
         }
         report.summary.findings = report.findings.len();
         report
+    }
+
+    /// The renderer hands the summary back instead of appending it: a report renders the same
+    /// whatever the environment holds.
+    #[test]
+    fn write_returns_the_step_summary_and_touches_no_file() {
+        let report = report(vec![finding("src/a.rs", Severity::Critical)]);
+        let base = UriBase::new(false, None, Some(std::path::PathBuf::from("/ws")));
+        let mut out = Vec::new();
+        let summary = write(&report, &base, &mut out).unwrap();
+        let annotations = String::from_utf8(out).unwrap();
+        assert!(
+            annotations.starts_with("::error file=src/a.rs,"),
+            "{annotations}"
+        );
+        let summary = String::from_utf8(summary).unwrap();
+        assert!(summary.contains("src/a.rs"), "{summary}");
+        assert!(
+            !annotations.contains(&summary),
+            "the summary is not in the log"
+        );
+    }
+
+    #[test]
+    fn uri_base_puts_a_scan_root_inside_the_checkout_in_front() {
+        use std::path::PathBuf;
+        let inner = UriBase::new(false, Some("/ws/svc/api".into()), Some("/ws".into()));
+        assert_eq!(inner.prefix.as_deref(), Some("svc/api/"));
+        assert_eq!(inner.relative_path("x.rs").as_deref(), Some("svc/api/x.rs"));
+        let outside = UriBase::new(false, Some("/elsewhere".into()), Some("/ws".into()));
+        assert_eq!(outside.root, Some(PathBuf::from("/elsewhere")));
+        assert_eq!(outside.prefix, None);
+        let history = UriBase::new(true, Some("/ws/repo".into()), Some("/ws".into()));
+        assert_eq!(history.root, Some(PathBuf::from("/ws/repo")));
+        assert_eq!(history.prefix, None);
     }
 
     fn annotations(report: &Report) -> String {

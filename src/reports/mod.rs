@@ -1,5 +1,6 @@
-//! Reports: one module per format. Each takes the finished `Report` and writes it; none of them
-//! decides what is a finding.
+//! Reports: one module per format. Each is a pure function of the finished `Report` (and the
+//! resolved `UriBase`) written to `out`: none of them decides what is a finding, reads the
+//! environment or touches a file; `cli::output` says their notes and appends the step summary.
 
 pub mod blocked;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod text;
 use std::io::{self, Write};
 
 use crate::findings::{Finding, Report, VerificationStatus};
+pub use sarif::UriBase;
 
 /// The report formats (`--format`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,18 +33,32 @@ pub struct RenderOptions {
     pub verbose: bool,
 }
 
+/// What a renderer leaves for the caller besides the report itself: reports do no I/O of their
+/// own, so the edge says the notes and appends the step summary.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// Warnings for stderr (SARIF truncated to code scanning's limits).
+    pub notes: Vec<String>,
+    /// Markdown for `$GITHUB_STEP_SUMMARY` (`--format github`).
+    pub step_summary: Option<Vec<u8>>,
+}
+
+/// Writes `report` in `format`; `base` turns report paths into repository paths (SARIF, github).
 pub fn write_report(
     report: &Report,
     format: Format,
     options: &RenderOptions,
+    base: &UriBase,
     out: &mut dyn Write,
-) -> io::Result<()> {
+) -> io::Result<Rendered> {
+    let mut rendered = Rendered::default();
     match format {
-        Format::Text => text::write(report, options, out),
-        Format::Json => json::write(report, out),
-        Format::Sarif => sarif::write(report, out),
-        Format::Github => github::write(report, out),
+        Format::Text => text::write(report, options, out)?,
+        Format::Json => json::write(report, out)?,
+        Format::Sarif => rendered.notes = sarif::write(report, base, out)?,
+        Format::Github => rendered.step_summary = Some(github::write(report, base, out)?),
     }
+    Ok(rendered)
 }
 
 /// The first line every annotation and alert opens with: what was found, whether it is live, and

@@ -72,19 +72,16 @@ impl UriBase {
     /// root lies inside the current directory, `%SRCROOT%` is the current directory and URIs get
     /// the scan root's relative path in front: in CI the current directory is the checkout, so
     /// `tuskguard scan services/api` still yields repository paths that code scanning can place.
-    pub fn for_report(report: &Report) -> UriBase {
-        let scan_root = Path::new(&report.root);
-        let scan_root = scan_root
-            .is_dir()
-            .then(|| std::fs::canonicalize(scan_root).ok())
-            .flatten();
-        if report.mode == "history" {
+    ///
+    /// Pure: the caller resolves both directories (canonical, absolute); `scan_root` is `None`
+    /// when the report's root is not a directory (a file, or several roots).
+    pub fn new(history: bool, scan_root: Option<PathBuf>, cwd: Option<PathBuf>) -> UriBase {
+        if history {
             return UriBase {
                 root: scan_root,
                 prefix: None,
             };
         }
-        let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
         match (scan_root, cwd) {
             (Some(root), Some(cwd)) => match root.strip_prefix(&cwd) {
                 Ok(inner) if !inner.as_os_str().is_empty() => UriBase {
@@ -141,14 +138,12 @@ pub struct SarifOutput {
     pub notes: Vec<String>,
 }
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let output = build(report, &UriBase::for_report(report), &Limits::CODE_SCANNING);
-    for note in &output.notes {
-        // eprintln! would panic on a closed stderr; a lost warning is the lesser harm.
-        let _ = writeln!(io::stderr(), "tuskguard: warning: {note}");
-    }
+/// Writes the SARIF log; returns what the user must be told (truncation), for the caller to say.
+pub fn write(report: &Report, base: &UriBase, out: &mut dyn Write) -> io::Result<Vec<String>> {
+    let output = build(report, base, &Limits::CODE_SCANNING);
     serde_json::to_writer(&mut *out, &output.log).map_err(io::Error::from)?;
-    writeln!(out)
+    writeln!(out)?;
+    Ok(output.notes)
 }
 
 /// Builds the SARIF log for `report`.

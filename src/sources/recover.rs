@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::ConfigFile;
 use crate::findings::{Finding, FindingKind, Fingerprint, Location, Report, SecretValue};
+use crate::model::text::path_from_raw;
 use crate::scanner::Scanner;
 
 /// How the keys of a report were found.
@@ -74,17 +75,16 @@ fn find_in_locations(
     reader: &mut LocationReader,
 ) -> Option<SecretValue> {
     for location in &finding.locations {
-        let Some(bytes) = reader.read(location) else {
-            continue;
-        };
-        let found = scanner
-            .scan_blob(&location.path, &bytes)
-            .occurrences
-            .into_iter()
-            .find(|o| o.fingerprint.as_str() == finding.fingerprint)
-            .and_then(|o| o.secret);
-        if found.is_some() {
-            return found;
+        for bytes in reader.read(location) {
+            let found = scanner
+                .scan_blob(&location.path, &bytes)
+                .occurrences
+                .into_iter()
+                .find(|o| o.fingerprint.as_str() == finding.fingerprint)
+                .and_then(|o| o.secret);
+            if found.is_some() {
+                return found;
+            }
         }
     }
     None
@@ -95,7 +95,7 @@ struct LocationReader {
     root: PathBuf,
     scan_root: PathBuf,
     repo: Option<Option<git2::Repository>>,
-    cache: HashMap<(Option<String>, String), Option<Vec<u8>>>,
+    cache: HashMap<(Option<String>, String), Vec<Vec<u8>>>,
 }
 
 impl LocationReader {
@@ -108,21 +108,35 @@ impl LocationReader {
         }
     }
 
-    fn read(&mut self, location: &Location) -> Option<Vec<u8>> {
+    /// The bytes a location may name: one file, or (for a history path that is not UTF-8) every
+    /// blob whose name reads the same; the caller keeps the one holding the fingerprint's key.
+    fn read(&mut self, location: &Location) -> Vec<Vec<u8>> {
         let commit = location.commit.as_ref().map(|c| c.id.clone());
-        let cache_key = (commit.clone(), location.path.clone());
+        let cache_key = (
+            commit.clone(),
+            location
+                .raw_path
+                .clone()
+                .unwrap_or_else(|| location.path.clone()),
+        );
         if let Some(cached) = self.cache.get(&cache_key) {
             return cached.clone();
         }
         let bytes = match &commit {
-            Some(id) => self.read_blob(id, &location.path),
-            None => self.read_file(&location.path),
+            Some(id) => self.read_blobs(id, &location.path),
+            None => match location.raw_path.as_deref().and_then(path_from_raw) {
+                // A name that is not UTF-8: the report shows it lossily and keeps its bytes.
+                Some(exact) => self.read_file(&exact),
+                None => self.read_file(Path::new(&location.path)),
+            }
+            .into_iter()
+            .collect(),
         };
         self.cache.insert(cache_key, bytes.clone());
         bytes
     }
 
-    fn read_file(&self, path: &str) -> Option<Vec<u8>> {
+    fn read_file(&self, path: &Path) -> Option<Vec<u8>> {
         // A single-file scan reports the file by the name it was given.
         let candidates = [self.scan_root.join(path), self.root.clone()];
         candidates
@@ -131,16 +145,62 @@ impl LocationReader {
             .find_map(|p| std::fs::read(p).ok())
     }
 
-    fn read_blob(&mut self, commit: &str, path: &str) -> Option<Vec<u8>> {
+    fn read_blobs(&mut self, commit: &str, path: &str) -> Vec<Vec<u8>> {
         let scan_root = self.scan_root.clone();
-        let repo = self
+        let Some(repo) = self
             .repo
             .get_or_insert_with(|| git2::Repository::discover(&scan_root).ok())
-            .as_ref()?;
-        let oid = git2::Oid::from_str(commit).ok()?;
-        let tree = repo.find_commit(oid).ok()?.tree().ok()?;
-        let entry = tree.get_path(Path::new(path)).ok()?;
-        let blob = entry.to_object(repo).ok()?.peel_to_blob().ok()?;
-        Some(blob.content().to_vec())
+            .as_ref()
+        else {
+            return Vec::new();
+        };
+        let Some(tree) = git2::Oid::from_str(commit)
+            .ok()
+            .and_then(|oid| repo.find_commit(oid).ok())
+            .and_then(|commit| commit.tree().ok())
+        else {
+            return Vec::new();
+        };
+        if let Ok(entry) = tree.get_path(Path::new(path)) {
+            return entry
+                .to_object(repo)
+                .ok()
+                .and_then(|object| object.peel_to_blob().ok())
+                .map(|blob| vec![blob.content().to_vec()])
+                .unwrap_or_default();
+        }
+        // History names paths lossily (U+FFFD for bytes that are not UTF-8): follow every entry
+        // whose name reads the same.
+        // Only a path that holds U+FFFD can differ from its lossy spelling.
+        let mut blobs = Vec::new();
+        if !path.contains('\u{FFFD}') {
+            return blobs;
+        }
+        let parts: Vec<&str> = path.split('/').collect();
+        lossy_blobs(repo, &tree, &parts, &mut blobs);
+        blobs
+    }
+}
+
+/// Blobs at `parts` below `tree`, matching each entry's name as reports spell it (lossy UTF-8).
+fn lossy_blobs(repo: &git2::Repository, tree: &git2::Tree, parts: &[&str], out: &mut Vec<Vec<u8>>) {
+    const MAX_CANDIDATES: usize = 64;
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    for entry in tree.iter() {
+        if out.len() >= MAX_CANDIDATES || String::from_utf8_lossy(entry.name_bytes()) != *first {
+            continue;
+        }
+        let Ok(object) = entry.to_object(repo) else {
+            continue;
+        };
+        if rest.is_empty() {
+            if let Ok(blob) = object.peel_to_blob() {
+                out.push(blob.content().to_vec());
+            }
+        } else if let Ok(subtree) = object.peel_to_tree() {
+            lossy_blobs(repo, &subtree, rest, out);
+        }
     }
 }

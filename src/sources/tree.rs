@@ -4,22 +4,32 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
+use super::anchor::Anchors;
+use super::env_walk::EnvFiles;
 use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
+use crate::lints::env_verdict::slash_path;
 pub use crate::model::text::display_path;
+use crate::model::text::{raw_path, shown_path};
 use crate::scanner::Scanner;
 
 /// The walk every tree scan makes: hidden files included, `.git` never, symlinks not followed,
-/// and git's ignore files honoured unless `respect_ignore` is false (`--no-ignore`).
-fn walk_builder(roots: &[PathBuf], respect_ignore: bool) -> WalkBuilder {
+/// and git's ignore files honoured unless `respect_ignore` is false (`--no-ignore`). The
+/// directories holding a `.git` (nested repositories, submodules) go to `repos` when given.
+fn walk_builder(
+    roots: &[PathBuf],
+    respect_ignore: bool,
+    repos: Option<Arc<Mutex<Vec<PathBuf>>>>,
+) -> WalkBuilder {
     let mut builder = WalkBuilder::new(&roots[0]);
     for root in &roots[1..] {
         builder.add(root);
@@ -32,40 +42,66 @@ fn walk_builder(roots: &[PathBuf], respect_ignore: bool) -> WalkBuilder {
         .git_global(respect_ignore)
         .git_exclude(respect_ignore)
         .follow_links(false)
-        .filter_entry(|entry| entry.file_name() != ".git");
+        .filter_entry(move |entry| {
+            if entry.file_name() != ".git" {
+                return true;
+            }
+            if let (Some(repos), Some(parent)) = (&repos, entry.path().parent())
+                && let Ok(mut repos) = repos.lock()
+            {
+                repos.push(parent.to_path_buf());
+            }
+            false
+        });
     builder
 }
 
 /// How many non-directory entries the scan walk meets (for `--verbose`: the difference with and
 /// without ignore files is what they hid).
 pub fn count_files(roots: &[PathBuf], respect_ignore: bool) -> u64 {
-    walk_builder(roots, respect_ignore)
+    walk_builder(roots, respect_ignore, None)
         .build()
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_some_and(|t| !t.is_dir()))
         .count() as u64
 }
 
-/// Walks `roots` in parallel and collects every occurrence.
+/// What a tree scan found: occurrences, and what the env-file lint needs from the walk.
+pub struct TreeScan {
+    pub collector: Collector,
+    pub env_files: EnvFiles,
+}
+
+/// Walks `roots` in parallel and collects every occurrence; with `want_env_files`, also the env
+/// files and nested repositories the walk met (see `env_walk`).
 pub fn scan_tree(
     roots: &[PathBuf],
+    anchors: &Anchors,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &Progress,
-) -> Collector {
+    want_env_files: bool,
+) -> TreeScan {
     let started = Instant::now();
     let relative_root = (roots.len() == 1 && roots[0].is_dir()).then(|| roots[0].clone());
-    let walker = walk_builder(roots, settings.respect_ignore)
-        .threads(settings.threads)
-        .build_parallel();
+    let nested_repos = Arc::new(Mutex::new(Vec::new()));
+    let walker = walk_builder(
+        roots,
+        settings.respect_ignore,
+        want_env_files.then(|| Arc::clone(&nested_repos)),
+    )
+    .threads(settings.threads)
+    .build_parallel();
+    let env_files = Mutex::new(Vec::new());
 
     let walk = TreeWalk {
-        roots,
+        anchors,
         relative_root: relative_root.as_deref(),
         settings,
         scanner,
         stats,
+        env_files: want_env_files.then_some(&env_files),
     };
     let (sender, receiver) = bounded::<Vec<Occurrence>>(256);
     let mut collector = Collector::new();
@@ -92,18 +128,31 @@ pub fn scan_tree(
         }
     });
     progress.finish();
-    collector
+    let take = |list: Mutex<Vec<PathBuf>>| list.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut env_files = EnvFiles {
+        files: take(env_files),
+        nested_repos: take(Arc::try_unwrap(nested_repos).unwrap_or_default()),
+    };
+    // Walker threads finish in any order; the lint's output must not.
+    env_files.files.sort();
+    env_files.nested_repos.sort();
+    TreeScan {
+        collector,
+        env_files,
+    }
 }
 
 /// What every walker thread needs to judge and scan an entry.
 struct TreeWalk<'a> {
-    /// Every root: `allowlist.paths` globs match each file relative to the root it was found
-    /// under, not only under the first one.
-    roots: &'a [PathBuf],
+    /// `allowlist.paths` globs match each file relative to its root's anchor (the repository
+    /// root), whichever root it was found under.
+    anchors: &'a Anchors,
     relative_root: Option<&'a Path>,
     settings: &'a ScanSettings,
     scanner: &'a Scanner,
     stats: &'a ScanStats,
+    /// Where env files go, when the env-file lint runs.
+    env_files: Option<&'a Mutex<Vec<PathBuf>>>,
 }
 
 impl TreeWalk<'_> {
@@ -129,13 +178,19 @@ impl TreeWalk<'_> {
             return WalkState::Continue;
         };
         let path = entry.path();
+        let stable = self.anchors.stable_path(path);
         let allowed = |is_dir: bool| {
-            self.roots.iter().any(|root| {
-                path.strip_prefix(root).is_ok_and(|relative| {
-                    !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
-                })
+            stable.as_deref().is_some_and(|relative| {
+                !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
             })
         };
+        if !file_type.is_dir()
+            && let Some(env_files) = self.env_files
+            && EnvFiles::wanted(entry.file_name())
+            && let Ok(mut env_files) = env_files.lock()
+        {
+            env_files.push(path.to_path_buf());
+        }
         if file_type.is_dir() {
             if allowed(true) {
                 self.stats.skip(SkipReason::ConfigAllowed, None);
@@ -165,6 +220,7 @@ impl TreeWalk<'_> {
         let Some(occurrences) = scan_file(
             path,
             self.relative_root,
+            stable.as_deref(),
             self.settings.max_file_size,
             self.scanner,
             self.stats,
@@ -197,9 +253,11 @@ fn is_permission_denied(err: &ignore::Error) -> bool {
 }
 
 /// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
+/// `stable` is the path relative to the repository root, which lint fingerprints hash.
 pub fn scan_file(
     path: &Path,
     relative_root: Option<&Path>,
+    stable: Option<&Path>,
     max_file_size: u64,
     scanner: &Scanner,
     stats: &ScanStats,
@@ -241,7 +299,13 @@ pub fn scan_file(
         return None;
     }
     stats.scanned(buffer.len() as u64);
-    let result = scanner.scan_blob(&shown, buffer);
+    let stable = stable.map_or_else(|| shown.clone(), slash_path);
+    let mut result = scanner.scan_file_blob(&shown, &stable, buffer);
+    if let Some(raw) = raw_path(shown_path(path, relative_root)) {
+        for occurrence in &mut result.occurrences {
+            occurrence.location.raw_path = Some(raw.clone());
+        }
+    }
     stats.suppressed(result.inline_suppressed, result.config_suppressed);
     (!result.occurrences.is_empty()).then_some(result.occurrences)
 }
@@ -259,7 +323,7 @@ mod tests {
         let scanner = Scanner::builtin().unwrap();
         let stats = ScanStats::default();
         let mut buffer = Vec::new();
-        assert!(scan_file(&dir, None, u64::MAX, &scanner, &stats, &mut buffer).is_none());
+        assert!(scan_file(&dir, None, None, u64::MAX, &scanner, &stats, &mut buffer).is_none());
         let mut summary = Summary::default();
         stats.fill(&mut summary);
         assert_eq!(summary.skipped.get(&SkipReason::Unreadable), Some(&1));

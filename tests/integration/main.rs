@@ -13,10 +13,12 @@ mod helpers;
 mod history;
 mod history_reach;
 mod hostile_input;
+mod key_definitions;
 mod lints;
 mod pre_push;
 mod sarif;
 mod scan;
+mod scan_start;
 mod staged;
 #[path = "../../src/test_support.rs"]
 mod test_support;

@@ -5,8 +5,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::definitions::collections_in;
 use super::{Request, ScopesValue, regex};
-use crate::lints::text::{ceil_boundary, indent_of, matching_close};
+use crate::lints::text::{LineIndex, ceil_boundary, indent_of, matching_close};
 
 /// A visible request body: a `name` or `expiresAt` field, in any of the languages.
 fn body_evidence() -> &'static Regex {
@@ -15,6 +16,63 @@ fn body_evidence() -> &'static Regex {
         &CELL,
         r#"(?i)(?:(?:^|[^a-z0-9_])(?:name|expires_?at)(?:\\?["'])?\s*(?:=>|:|=))|(?:[{,]\s*(?:name|expiresAt)\s*[,}])"#,
     )
+}
+
+/// True when `body` shows a request body: a `name` or `expiresAt` field.
+pub(super) fn shows_a_body(body: &str) -> bool {
+    body_evidence().is_match(body)
+}
+
+/// The requests `text[from..to]` shows: one per key definition when it lists several (a spec's
+/// `keys` list, an array of bodies), each reported at its own line; otherwise the span read as
+/// one body, reported at `start` (see [`request_from_body`]).
+pub(super) fn requests_from_body(
+    text: &str,
+    index: &LineIndex,
+    start: usize,
+    from: usize,
+    to: usize,
+    known_to_be_a_body: bool,
+) -> Vec<Request> {
+    let collections = collections_in(text, index, from, to);
+    if collections.keys.is_empty() {
+        // `scopes` inside a listing or creation response describe keys that exist already.
+        let in_response = |at: usize| {
+            collections
+                .responses
+                .iter()
+                .any(|&(open, close)| at > open && at < close)
+        };
+        return request_from_body(text, start, from, to, known_to_be_a_body)
+            .filter(|request| !request.scopes_at.is_some_and(in_response))
+            .into_iter()
+            .collect();
+    }
+    collections
+        .keys
+        .into_iter()
+        .filter_map(|(from, to)| definition_request(text, from, to, false))
+        .collect()
+}
+
+/// One key definition (`text[from..to]`), reported at its line (or at `from` when other text
+/// precedes it there) and fingerprinted on its own text, so two definitions in one file are two
+/// findings however alike their first lines are.
+pub(super) fn definition_request(
+    text: &str,
+    from: usize,
+    to: usize,
+    known_to_be_a_body: bool,
+) -> Option<Request> {
+    let line_start = text[..from].rfind('\n').map_or(0, |i| i + 1);
+    let reported = if text[line_start..from].trim().is_empty() {
+        line_start
+    } else {
+        from
+    };
+    let mut request = request_from_body(text, reported, from, to, known_to_be_a_body)?;
+    request.definition = Some((from, to));
+    Some(request)
 }
 
 /// Reads the scopes in `text[from..to]`: written scopes, or `Omitted` when a body is visible
@@ -34,15 +92,17 @@ pub(super) fn request_from_body(
             end: to,
             scopes: value,
             scopes_at: Some(at),
+            definition: None,
         }),
         None => {
             let body = &text[from..to];
-            let visible = known_to_be_a_body || body_evidence().is_match(body);
+            let visible = known_to_be_a_body || shows_a_body(body);
             visible.then_some(Request {
                 start,
                 end: to,
                 scopes: ScopesValue::Omitted,
                 scopes_at: None,
+                definition: None,
             })
         }
     }

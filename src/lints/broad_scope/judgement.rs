@@ -32,7 +32,10 @@ pub(super) fn judge(
     index: &LineIndex,
     policy: &ScopePolicy,
 ) -> Vec<Verdict> {
-    let request_line = request_text(text, index, request).to_owned();
+    let request_line = match request.definition {
+        Some((from, to)) => definition_text(&text[from..to]),
+        None => request_text(text, index, request).to_owned(),
+    };
     let window = policy.hint_window_lines();
     let context_from = index
         .start_lines_before(request.start, window)
@@ -150,6 +153,12 @@ pub(super) fn judge(
     verdicts
 }
 
+/// A key definition's text with every whitespace character removed: the same definition
+/// reindented, reflowed or moved keeps its fingerprint; another definition gets another one.
+fn definition_text(definition: &str) -> String {
+    definition.split_whitespace().collect()
+}
+
 fn json_list(scopes: &[String]) -> String {
     serde_json::to_string(scopes).unwrap_or_default()
 }
@@ -200,6 +209,7 @@ pub(super) fn occurrence(
         secret: None,
         location: Location {
             path: path.to_owned(),
+            raw_path: None,
             line: line + 1,
             column,
             end_column,

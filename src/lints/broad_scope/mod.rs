@@ -8,11 +8,14 @@
 //! `rules/scopes.toml`. When the scopes are not written literally (a variable, a function call),
 //! nothing is reported: the lint only speaks when the text shows what the key gets.
 //!
-//! The lint reads in three steps, one module each: [`requests`] recognises key-creation
-//! requests, [`body`] reads the `scopes` value a request's body shows, and [`judgement`] holds
-//! them against the scope policy and words the findings.
+//! The lint reads in steps, one module each: [`requests`] recognises key-creation requests,
+//! [`definitions`] splits a document or array that lists several keys into one definition per
+//! key, [`body`] reads the `scopes` value a request's body shows, and [`judgement`] holds them
+//! against the scope policy and words the findings.
 
 mod body;
+mod definitions;
+mod examples;
 mod judgement;
 mod requests;
 #[cfg(test)]
@@ -27,6 +30,7 @@ use super::scopes::ScopePolicy;
 use super::text::LineIndex;
 use crate::engine::inline::inline_allowed;
 use crate::model::Occurrence;
+pub use examples::{check_examples, example_count};
 use judgement::{judge, occurrence};
 use requests::find_requests;
 
@@ -76,6 +80,9 @@ pub(super) struct Request {
     pub(super) scopes: ScopesValue,
     /// Where `scopes` was written, for inline suppression on that line.
     pub(super) scopes_at: Option<usize>,
+    /// The key definition's text when the request is one of several definitions (a spec's list
+    /// item, a Postman request): its fingerprint covers this text, not only its first line.
+    pub(super) definition: Option<(usize, usize)>,
 }
 
 /// The result of linting one file.

@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::body::{find_scopes, request_from_body};
+use super::body::{definition_request, find_scopes, request_from_body, requests_from_body};
+use super::definitions::{last_definitions_in, yaml_block_items};
 use super::{COLLECTION_ANCHORS, Request, ScopesValue, anchors, regex};
 use crate::lints::text::{
     LineIndex, ceil_boundary, child_objects, expression_end, floor_boundary, indent_of,
@@ -17,6 +18,8 @@ use crate::lints::text::{
 const MAX_HITS: usize = 2_000;
 /// Bytes a request body may span from its URL.
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// Lines of a YAML mapping examined around a URL at most, each way.
+const MAX_YAML_BLOCK_LINES: usize = 200;
 /// A request further into its line than this is reported at its own column, not the line's.
 const SAME_LINE_BYTES: usize = 200;
 
@@ -85,6 +88,8 @@ pub(super) fn find_requests(text: &str, index: &LineIndex, path: &str) -> Vec<Re
     let lower_path = path.to_ascii_lowercase();
     let is_http_file = lower_path.ends_with(".http") || lower_path.ends_with(".rest");
     let is_postman = text.contains("_postman_id") || text.contains("schema.getpostman.com");
+    let is_json = lower_path.ends_with(".json");
+    let is_yaml = lower_path.ends_with(".yaml") || lower_path.ends_with(".yml");
     let hits: Vec<(usize, usize, bool)> = anchors()
         .find_iter(text)
         .take(MAX_HITS)
@@ -107,19 +112,17 @@ pub(super) fn find_requests(text: &str, index: &LineIndex, path: &str) -> Vec<Re
                 next_start,
                 is_http_file,
                 is_postman,
+                is_json,
+                is_yaml,
             };
             url_request(text, index, start, end, &context)
-                .into_iter()
-                .collect()
         } else if is_collection {
-            match sdk_request(text, start, end, sdk_create_after_collection()) {
-                Some(request) => vec![request],
+            match sdk_request(text, index, start, end, sdk_create_after_collection()) {
+                Some(found) => found,
                 None => spec_requests(text, index, start, end),
             }
         } else {
-            sdk_request(text, start, end, sdk_create_call())
-                .into_iter()
-                .collect()
+            sdk_request(text, index, start, end, sdk_create_call()).unwrap_or_default()
         };
         for request in found {
             if seen.insert(request.start) {
@@ -135,16 +138,29 @@ struct UrlContext {
     next_start: usize,
     is_http_file: bool,
     is_postman: bool,
+    is_json: bool,
+    is_yaml: bool,
 }
 
-/// A request to a `…/api-keys` URL, if it is a POST (a creation).
+/// A request to a `…/api-keys` URL, if it is a POST (a creation): one request, or one per key
+/// definition when the request's text lists several.
 fn url_request(
     text: &str,
     index: &LineIndex,
     start: usize,
     end: usize,
     context: &UrlContext,
-) -> Option<Request> {
+) -> Vec<Request> {
+    single_url_request(text, index, start, end, context).unwrap_or_default()
+}
+
+fn single_url_request(
+    text: &str,
+    index: &LineIndex,
+    start: usize,
+    end: usize,
+    context: &UrlContext,
+) -> Option<Vec<Request>> {
     let after = &text[end..];
     let mut chars = after.chars();
     match chars.next() {
@@ -153,6 +169,12 @@ fn url_request(
         // `?limit=…`: listing.
         Some('?') => return None,
         _ => {}
+    }
+    if context.is_yaml
+        && !context.is_postman
+        && let Some(found) = yaml_value_request(text, index, start, context)
+    {
+        return Some(found);
     }
     let token_end = end + after.find(is_token_end).unwrap_or(after.len());
     let body_from = if text[token_end..].starts_with(['"', '\'', '`']) {
@@ -179,7 +201,9 @@ fn url_request(
         if method != Some(Method::Post) {
             return None;
         }
-        return request_from_body(text, key_at, open, close, false);
+        let mut request = request_from_body(text, key_at, open, close, false)?;
+        request.definition = Some((open, close));
+        return Some(vec![request]);
     }
 
     let (shell_start, back_from) = match curl_start(text, index, start) {
@@ -241,24 +265,153 @@ fn url_request(
             }
         },
     };
-    if let Some(request) = request_from_body(text, reported, site.body_from, site.extent_end, false)
-    {
-        return Some(request);
+    let found = requests_from_body(
+        text,
+        index,
+        reported,
+        site.body_from,
+        site.extent_end,
+        false,
+    );
+    if !found.is_empty() {
+        return Some(found);
     }
-    // The body may be a variable built just before the call: look for its `scopes` there.
+    // The body may be a variable built just before the call (or a list of bodies a loop
+    // posts): look for key definitions or its `scopes` there.
     let before_from = index
         .start_lines_before(site.at, 15)
         .max(context.prev_end)
         .min(site.back_from);
-    match find_scopes(text, before_from, site.at) {
-        Some((at, value)) if value != ScopesValue::Unreadable => Some(Request {
+    let definitions = last_definitions_in(text, index, before_from, site.at);
+    if !definitions.is_empty() {
+        return Some(definition_requests(text, &definitions));
+    }
+    if let Some((at, value)) = find_scopes(text, before_from, site.at)
+        && value != ScopesValue::Unreadable
+    {
+        return Some(vec![Request {
             start: reported,
             end: site.extent_end,
             scopes: value,
             scopes_at: Some(at),
-        }),
-        _ => None,
+            definition: None,
+        }]);
     }
+    // A JSON document may list its key definitions after the request object that names the
+    // endpoint (`"request": {…}, "keys": […]`).
+    if context.is_json {
+        let after_to = index
+            .end_lines_after(site.extent_end, 15)
+            .min(context.next_start)
+            .max(site.extent_end);
+        let definitions = last_definitions_in(text, index, site.extent_end, after_to);
+        if !definitions.is_empty() {
+            return Some(definition_requests(text, &definitions));
+        }
+    }
+    None
+}
+
+fn definition_requests(text: &str, definitions: &[(usize, usize)]) -> Vec<Request> {
+    definitions
+        .iter()
+        .filter_map(|&(from, to)| definition_request(text, from, to, false))
+        .collect()
+}
+
+/// A YAML request spec: the URL is a value (`endpoint: POST /v2/api-keys`, `url: …` next to
+/// `method: POST`) and its sibling keys hold the body or a list of key definitions. `None` when
+/// the URL is not a YAML value, so the generic reading applies.
+fn yaml_value_request(
+    text: &str,
+    index: &LineIndex,
+    start: usize,
+    context: &UrlContext,
+) -> Option<Vec<Request>> {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let value_key = regex(&CELL, r#"^\s*(?:-\s+)?["']?[A-Za-z0-9_.-]+["']?\s*:\s"#);
+    static METHOD: OnceLock<Regex> = OnceLock::new();
+    let method_key = regex(
+        &METHOD,
+        r#"(?i)^\s*(?:-\s+)?["']?method["']?\s*:\s*["']?(?P<method>[a-z]+)\b"#,
+    );
+    let line = index.line_of(start);
+    let line_start = index.line_start(line);
+    let key = value_key.find(&text[line_start..start])?;
+    let (block_from, block_to) = yaml_mapping_block(index, line);
+    let block_from = block_from.max(context.prev_end.min(line_start));
+    let in_value = &text[line_start + key.end()..start];
+    // The method is the URL's own prefix (`POST /v2/api-keys`) or a sibling `method:` key.
+    let sibling_method = || {
+        let content_indent = yaml_content_indent(index.line_text(line));
+        (index.line_of(block_from)..=index.line_of(block_to))
+            .map(|l| index.line_text(l))
+            .filter(|l| yaml_content_indent(l) == content_indent)
+            .find_map(|l| method_key.captures(l))
+            .and_then(|caps| caps.name("method"))
+            .map(|m| {
+                if m.as_str().eq_ignore_ascii_case("post") {
+                    Method::Post
+                } else {
+                    Method::Other
+                }
+            })
+    };
+    let method = nearest_method(in_value, "", true).or_else(sibling_method);
+    if method != Some(Method::Post) {
+        return Some(Vec::new());
+    }
+    let found = requests_from_body(text, index, line_start, block_from, block_to, false);
+    Some(found)
+}
+
+/// Where a YAML line's key starts: its indent, past a list item's `- `.
+fn yaml_content_indent(line: &str) -> usize {
+    let trimmed = line.trim_start();
+    indent_of(line)
+        + match trimmed.strip_prefix("- ") {
+            Some(rest) => 2 + indent_of(rest),
+            None => 0,
+        }
+}
+
+/// The lines of the YAML mapping `line` belongs to: its siblings and their children, up to the
+/// lines of a lesser indent around them (a list item's `- ` line is part of it).
+fn yaml_mapping_block(index: &LineIndex, line: usize) -> (usize, usize) {
+    let content_indent = yaml_content_indent(index.line_text(line));
+    let significant = |l: usize| {
+        let t = index.line_text(l).trim_start();
+        !(t.is_empty() || t.starts_with('#'))
+    };
+    let mut first = line;
+    let floor = line.saturating_sub(MAX_YAML_BLOCK_LINES);
+    while first > floor {
+        let prev = first - 1;
+        if !significant(prev) {
+            first = prev;
+            continue;
+        }
+        let prev_text = index.line_text(prev);
+        let prev_indent = indent_of(prev_text);
+        if prev_indent >= content_indent {
+            first = prev;
+            continue;
+        }
+        if prev_text.trim_start().starts_with("- ") && prev_indent + 2 <= content_indent {
+            first = prev;
+        }
+        break;
+    }
+    let mut last = line;
+    let ceiling = (line + MAX_YAML_BLOCK_LINES).min(index.line_count() - 1);
+    while last < ceiling {
+        let next = last + 1;
+        if significant(next) && indent_of(index.line_text(next)) < content_indent {
+            break;
+        }
+        last = next;
+    }
+    (index.line_start(first), index.line_end(last))
 }
 
 /// Where a request's text sits: the URL (or the argument naming it), the statement before it
@@ -440,7 +593,13 @@ fn http_request_end(text: &str, index: &LineIndex, start: usize, limit: usize) -
 }
 
 /// An SDK call such as `tusky.apiKeys.create({…})` or `create_api_key(name=…, scopes=[…])`.
-fn sdk_request(text: &str, start: usize, end: usize, call: &Regex) -> Option<Request> {
+fn sdk_request(
+    text: &str,
+    index: &LineIndex,
+    start: usize,
+    end: usize,
+    call: &Regex,
+) -> Option<Vec<Request>> {
     let window_end = ceil_boundary(text, end + 64);
     let found = call.find(&text[end..window_end])?;
     let open = end + found.end() - 1;
@@ -456,7 +615,17 @@ fn sdk_request(text: &str, start: usize, end: usize, call: &Regex) -> Option<Req
     }
     let args = text.get(open + 1..close).unwrap_or("");
     let no_args = args.trim().is_empty();
-    request_from_body(text, line_start, open + 1, close, no_args)
+    let found = requests_from_body(text, index, line_start, open + 1, close, no_args);
+    if !found.is_empty() {
+        return Some(found);
+    }
+    // `for k in KEYS: client.api_keys.create(**k)`: the definitions are a list just before.
+    if no_args {
+        return None;
+    }
+    let before_from = index.start_lines_before(start, 15);
+    let definitions = last_definitions_in(text, index, before_from, line_start);
+    (!definitions.is_empty()).then(|| definition_requests(text, &definitions))
 }
 
 /// Key definitions in a provisioning spec: `api_keys:` followed by a YAML block, or a JSON/flow
@@ -492,51 +661,7 @@ fn spec_requests(text: &str, index: &LineIndex, start: usize, end: usize) -> Vec
     items
         .into_iter()
         .filter_map(|(from, to, is_mapping_entry)| {
-            let item_line_start = text[..from].rfind('\n').map_or(0, |i| i + 1);
-            let reported = if text[item_line_start..from].trim().is_empty() {
-                item_line_start
-            } else {
-                from
-            };
-            request_from_body(text, reported, from, to, is_mapping_entry)
+            definition_request(text, from, to, is_mapping_entry)
         })
         .collect()
-}
-
-/// The children of a YAML key on `key_line`: `(from, to, is_mapping_entry)` per item. A mapping
-/// entry (`ci:` with nested lines) is a key definition by position; a list item needs a body.
-fn yaml_block_items(index: &LineIndex, key_line: usize) -> Vec<(usize, usize, bool)> {
-    let key_indent = indent_of(index.line_text(key_line));
-    let mut items: Vec<(usize, usize, bool)> = Vec::new();
-    let mut item_indent: Option<(usize, bool)> = None;
-    let last_line = (key_line + 2_000).min(index.line_count() - 1);
-    for line in key_line + 1..=last_line {
-        let text = index.line_text(line);
-        let trimmed = text.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let indent = indent_of(text);
-        let is_dash = trimmed.starts_with("- ") || trimmed == "-";
-        let (wanted, dash_style) = match item_indent {
-            Some(style) => style,
-            None => {
-                if indent < key_indent || (indent == key_indent && !is_dash) {
-                    break;
-                }
-                item_indent = Some((indent, is_dash));
-                (indent, is_dash)
-            }
-        };
-        if indent < wanted || (indent == wanted && dash_style && !is_dash) {
-            break;
-        }
-        if indent == wanted {
-            items.push((index.line_start(line), index.line_end(line), false));
-        } else if let Some(last) = items.last_mut() {
-            last.1 = index.line_end(line);
-            last.2 = !dash_style;
-        }
-    }
-    items
 }

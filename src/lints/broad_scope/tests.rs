@@ -183,6 +183,14 @@ fn arbitrary_text_around_anchors_never_panics() {
         "\\\"",
         "#",
         "//",
+        "keys: [{",
+        "\"keys\": [",
+        "[]tusky.P{",
+        "{name: 'x'}",
+        "\n  - name: x",
+        "\nmethod: POST\n",
+        "endpoint: /v2/%api-keys%",
+        "createdAt: 1",
     ];
     let mut state = 7u64;
     for _ in 0..300 {
@@ -193,7 +201,9 @@ fn arbitrary_text_around_anchors_never_panics() {
             state ^= state << 17;
             text.push_str(pieces[(state % pieces.len() as u64) as usize]);
         }
-        let _ = check("f.http", fixture(&text).as_bytes(), &|_| true);
+        for path in ["f.http", "f.yaml", "f.json", "f.go"] {
+            let _ = check(path, fixture(&text).as_bytes(), &|_| true);
+        }
         let _ = check(
             "f.json",
             fixture(&format!("_postman_id {text}")).as_bytes(),
@@ -245,4 +255,71 @@ fn list_items_step_over_unicode_whitespace() {
         list_items("\u{a0}[se:]} \u{2003}\"files:read\""),
         vec!["[se:".to_owned(), "files:read".to_owned()]
     );
+}
+
+/// `rules/broad-scope-examples.toml`: every example gives exactly its findings (one per key
+/// definition, each with its own fingerprint) and no negative example gives any.
+#[test]
+fn every_lint_example_and_negative_example_holds() {
+    assert!(example_count() >= 10);
+    let failures = check_examples();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A key definition's fingerprint covers its own text: alike first lines (`{` alone) still give
+/// two findings, and reindenting or moving a definition keeps its fingerprint.
+#[test]
+fn each_key_definition_has_its_own_stable_fingerprint() {
+    let fingerprints = |text: &str| -> Vec<String> {
+        check("keys.json", fixture(text).as_bytes(), &|_| true)
+            .occurrences
+            .into_iter()
+            .map(|o| o.fingerprint.to_string())
+            .collect()
+    };
+    let spec = "{\n  \"method\": \"POST\", \"url\": \"/v2/%api-keys%\",\n  \"keys\": [\n    {\n      \"name\": \"root\"\n    },\n    {\n      \"name\": \"root-2\"\n    }\n  ]\n}\n";
+    let found = fingerprints(spec);
+    assert_eq!(found.len(), 2);
+    assert_ne!(found[0], found[1]);
+    let reflowed = "{\n  \"method\": \"POST\", \"url\": \"/v2/%api-keys%\",\n\n  \"keys\": [{\"name\": \"root-2\"}, {\"name\": \"root\"}]\n}\n";
+    let mut again = fingerprints(reflowed);
+    again.reverse();
+    assert_eq!(again, found);
+}
+
+/// Lint fingerprints hash stable data only: the rule, the path and the request's own text with
+/// its sorted scopes. The advice in the message (which follows hints in the surrounding code)
+/// and the title may change without invalidating a baseline; the hashed subject is pinned here so
+/// a change to it is a deliberate, visible one.
+#[test]
+fn lint_fingerprints_hash_the_request_not_the_message() {
+    let request = "const r = await fetch(API + '/v2/%api-keys%', { method: 'POST', body: JSON.stringify({ name: 'x', scopes: null }) });";
+    let found = |before: &str| {
+        let text = fixture(&format!("{before}\n{request}\n"));
+        check("app/keys.js", text.as_bytes(), &|_| true)
+            .occurrences
+            .remove(0)
+    };
+    let plain = found("// nothing here");
+    let hinted = found("import { upload } from './store'; upload(file);");
+    assert_ne!(plain.remediation, hinted.remediation);
+    assert_eq!(plain.fingerprint, hinted.fingerprint);
+    assert_eq!(
+        plain.fingerprint,
+        crate::model::Fingerprint::for_lint(
+            ADMIN_KEY_CREATED,
+            "app/keys.js",
+            &format!(
+                "{} | admin",
+                // The request's text: from the start of its line to the end of the call.
+                fixture(request.trim_end_matches(");"))
+            )
+        )
+    );
+    let other_path = check(
+        "other/keys.js",
+        fixture(&format!("{request}\n")).as_bytes(),
+        &|_| true,
+    );
+    assert_ne!(other_path.occurrences[0].fingerprint, plain.fingerprint);
 }
