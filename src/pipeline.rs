@@ -16,7 +16,9 @@ use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{FindingKind, Report};
-use crate::lints::{ENV_FILE_STAGED, LINT_RULES, staged_env_file};
+use crate::lints::{
+    ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, ENV_FILE_STAGED, LINT_RULES, staged_env_file,
+};
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
 use crate::sources::anchor::Anchors;
@@ -24,7 +26,7 @@ use crate::sources::env_walk::{self, EnvLintContext};
 use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
 use crate::sources::progress::Progress;
 use crate::sources::staged::scan_staged;
-use crate::sources::tree::{count_files, scan_tree};
+use crate::sources::tree::{TreeScan, count_files, scan_tree};
 
 /// Everything a scanning command loads before it reads a file.
 pub struct Prepared {
@@ -216,26 +218,22 @@ pub fn scan_paths(
         anchors: &anchors,
         relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
     };
-    // The env-file lint enumerates env files itself (the walk skips ignored files, and this lint
-    // must see those to tell ignored from committed); it runs beside the walk, not after it.
-    let (mut collector, env_findings) = std::thread::scope(|scope| {
-        let env = scope.spawn(|| env_walk::check_roots(roots, &env_context));
-        let collector = scan_tree(
-            roots,
-            &anchors,
-            &prepared.settings,
-            &prepared.scanner,
-            &stats,
-            progress,
-        );
-        let env_findings = env.join().unwrap_or_else(|_| {
-            stats.warn(
-                "the env-file lint stopped on an internal error; env files were not checked".into(),
-            );
-            Vec::new()
-        });
-        (collector, env_findings)
-    });
+    // The env-file lint judges the env files the one walk met; the index adds tracked ones.
+    let want_env_files = prepared.scanner.lint_enabled(ENV_FILE_COMMITTED)
+        || prepared.scanner.lint_enabled(ENV_FILE_NOT_IGNORED);
+    let TreeScan {
+        mut collector,
+        env_files,
+    } = scan_tree(
+        roots,
+        &anchors,
+        &prepared.settings,
+        &prepared.scanner,
+        &stats,
+        progress,
+        want_env_files,
+    );
+    let env_findings = env_walk::check_roots(roots, &env_files, &env_context);
     collector.extend(env_findings);
     if prepared.settings.explain {
         // Only the tree walk reads ignore files (the index and history are what git holds).

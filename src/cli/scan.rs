@@ -25,11 +25,21 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     };
     for root in &roots {
         // metadata() follows links: a symlink loop says so instead of "no such file".
-        if let Err(err) = std::fs::metadata(root) {
-            if err.kind() == std::io::ErrorKind::NotFound {
-                bail!("{}: no such file or directory", root.display());
+        let metadata = match std::fs::metadata(root) {
+            Ok(metadata) => metadata,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                bail!("{}: no such file or directory", root.display())
             }
-            bail!("{}: cannot scan ({err})", root.display());
+            Err(err) => bail!("{}: cannot scan ({err})", root.display()),
+        };
+        // A path the user named that cannot be read is an error, not a skip: nothing of what
+        // was asked for would be scanned. (Unreadable files inside a directory are counted.)
+        if let Err(err) = try_read(root, &metadata) {
+            bail!(
+                "{}: cannot read ({err}); nothing in it was scanned. Make it readable, or leave \
+                 it out",
+                root.display()
+            );
         }
     }
     let online = OnlineStep::new(&args.scan, &args.output, args.revoke.then_some(args.yes))?;
@@ -46,6 +56,21 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<ExitStatus> {
     )?;
     online.run(global, &mut report)?;
     emit(global, &report, &args.output)
+}
+
+/// Opens a named file and reads its first byte, or lists a named directory: what the scan will
+/// do first. Other kinds (FIFOs, devices) are left alone: reading would consume or block, and the
+/// walk skips them with a count.
+fn try_read(path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::io::Read;
+    if metadata.is_dir() {
+        std::fs::read_dir(path)?.next().transpose()?;
+    } else if metadata.is_file() {
+        std::fs::File::open(path)?
+            .take(1)
+            .read_to_end(&mut Vec::with_capacity(1))?;
+    }
+    Ok(())
 }
 
 /// Turns the scan flags into settings and loads config, rules, ignore file and baseline,

@@ -1,7 +1,9 @@
 //! The env files of a scan, for the `env-not-ignored` lint (`lints::env_verdict` judges them):
-//! the index's tracked ones and a walk of the tree for the rest. They are enumerated here, not by
-//! the tree walker, because the walker skips ignored files and the lint must see them to clear
-//! them.
+//! the index's tracked ones, and the env files the tree walk met (`EnvFiles`), judged against
+//! git's ignore rules. One walk serves the key scan and this lint: a second walk of its own cost
+//! a tenth of a tree scan. The walk skips what its ignore files ignore, as git does (a file in
+//! an ignored directory cannot be re-included); those files are clear unless git tracks them,
+//! and tracked ones come from the index.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -19,9 +21,6 @@ use crate::lints::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED};
 use crate::model::text::display_path;
 use crate::model::{Occurrence, ScanStats};
 
-/// Directory levels the env-file check walks at most. Directories below it are counted and said:
-/// never a silent limit. (The key scan itself has no such limit.)
-const MAX_DEPTH: usize = 256;
 /// Env files larger than this are not re-read to see whether they hold a key.
 const MAX_ENV_READ: u64 = 1024 * 1024;
 
@@ -39,8 +38,29 @@ pub struct EnvLintContext<'a> {
     pub relative_root: Option<&'a Path>,
 }
 
-/// Checks every env file under `roots` (directories, or env files named directly).
-pub fn check_roots(roots: &[PathBuf], context: &EnvLintContext) -> Vec<Occurrence> {
+/// What the tree walk met that this lint needs: env files, and the work trees of repositories
+/// nested below a root (their own index and ignore rules judge their files).
+#[derive(Debug, Default)]
+pub struct EnvFiles {
+    pub files: Vec<PathBuf>,
+    pub nested_repos: Vec<PathBuf>,
+}
+
+impl EnvFiles {
+    /// Whether the walk should keep a non-directory entry with this name.
+    pub fn wanted(name: &std::ffi::OsStr) -> bool {
+        // Lossy: a name that is not UTF-8 (`e\xff.env`) is still an env file by its shape.
+        EnvFilePolicy::builtin().is_env_file_name(&name.to_string_lossy())
+    }
+}
+
+/// Checks every env file under `roots` (directories, or env files named directly); `walked`
+/// is what the tree walk of those roots met.
+pub fn check_roots(
+    roots: &[PathBuf],
+    walked: &EnvFiles,
+    context: &EnvLintContext,
+) -> Vec<Occurrence> {
     let mut occurrences = Vec::new();
     if !context.scanner.lint_enabled(ENV_FILE_COMMITTED)
         && !context.scanner.lint_enabled(ENV_FILE_NOT_IGNORED)
@@ -48,7 +68,10 @@ pub fn check_roots(roots: &[PathBuf], context: &EnvLintContext) -> Vec<Occurrenc
         return occurrences;
     }
     for root in roots {
-        for (shown, verdict) in verdicts_for_root(root, context.stats, context.relative_root) {
+        let under = Walked::under(root, walked);
+        for (shown, verdict) in
+            verdicts_for_root(root, &under, context.stats, context.relative_root)
+        {
             if let Some(occurrence) = to_occurrence(&shown, &verdict, context) {
                 occurrences.push(occurrence);
             }
@@ -57,9 +80,81 @@ pub fn check_roots(roots: &[PathBuf], context: &EnvLintContext) -> Vec<Occurrenc
     occurrences
 }
 
+/// The part of the walk below one root (a directory).
+struct Walked<'a> {
+    files: Vec<&'a Path>,
+    nested_repos: Vec<&'a Path>,
+}
+
+impl<'a> Walked<'a> {
+    fn under(root: &Path, walked: &'a EnvFiles) -> Self {
+        let below = |path: &&'a PathBuf| path.starts_with(root) && path.as_path() != root;
+        Walked {
+            files: walked
+                .files
+                .iter()
+                .filter(below)
+                .map(PathBuf::as_path)
+                .collect(),
+            nested_repos: walked
+                .nested_repos
+                .iter()
+                .filter(below)
+                .map(PathBuf::as_path)
+                .collect(),
+        }
+    }
+
+    /// Splits off what lies in repositories nested below `root`: each nested work tree (the
+    /// outermost ones) with its part of the walk; what stays is judged by `root`'s rules.
+    fn split_nested(&self, root: &Path) -> (Vec<&'a Path>, Vec<(&'a Path, Walked<'a>)>) {
+        let outermost: Vec<&Path> = self
+            .nested_repos
+            .iter()
+            .copied()
+            .filter(|repo| *repo != root)
+            .filter(|repo| {
+                !self
+                    .nested_repos
+                    .iter()
+                    .any(|other| other != repo && *other != root && repo.starts_with(other))
+            })
+            .collect();
+        let mut own = Vec::new();
+        let mut nested: Vec<(&Path, Walked)> = outermost
+            .iter()
+            .map(|repo| {
+                (
+                    *repo,
+                    Walked {
+                        files: Vec::new(),
+                        nested_repos: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        for file in &self.files {
+            match nested.iter_mut().find(|(repo, _)| file.starts_with(repo)) {
+                Some((_, part)) => part.files.push(file),
+                None => own.push(*file),
+            }
+        }
+        for repo in &self.nested_repos {
+            if let Some((_, part)) = nested
+                .iter_mut()
+                .find(|(top, _)| repo.starts_with(top) && repo != top)
+            {
+                part.nested_repos.push(repo);
+            }
+        }
+        (own, nested)
+    }
+}
+
 /// `(path as reports show it, verdict)` for every env file under `root`.
-pub fn verdicts_for_root(
+fn verdicts_for_root(
     root: &Path,
+    walked: &Walked,
     stats: &ScanStats,
     relative_root: Option<&Path>,
 ) -> Vec<(PathBuf, EnvVerdict)> {
@@ -72,12 +167,12 @@ pub fn verdicts_for_root(
     match Repository::discover(root) {
         Ok(repo) if !repo.is_bare() && repo.workdir().is_some() => {
             let mut out = Vec::new();
-            repo_verdicts(&repo, root, stats, relative_root, &mut out);
+            repo_verdicts(&repo, root, walked, stats, relative_root, &mut out);
             out
         }
         _ => {
             let mut out = Vec::new();
-            plain_verdicts(root, stats, relative_root, &mut out);
+            plain_verdicts(root, walked, stats, relative_root, &mut out);
             out
         }
     }
@@ -133,11 +228,12 @@ fn workdir_relative(repo: &Repository, path: &Path) -> Option<String> {
     Some(slash_path(relative))
 }
 
-/// Env files of the repository under `root`: the index's tracked ones, and a walk of the tree
-/// for untracked ones (ignored directories are pruned: nothing below them can be re-included).
+/// Env files of the repository under `root`: the index's tracked ones, and the untracked ones
+/// the walk met.
 fn repo_verdicts(
     repo: &Repository,
     root: &Path,
+    walked: &Walked,
     stats: &ScanStats,
     relative_root: Option<&Path>,
     out: &mut Vec<(PathBuf, EnvVerdict)>,
@@ -204,91 +300,33 @@ fn repo_verdicts(
         }
     }
 
-    walk_env_files(
-        root,
-        root_relative,
-        &mut rules,
-        stats,
-        relative_root,
-        out,
-        &mut |rules, relative| {
-            let slash = slash_path(relative);
-            (!tracked.contains(&slash)).then(|| repo_verdict(rules, &slash, false))
-        },
-    );
+    let (own, nested) = walked.split_nested(root);
+    for file in own {
+        let Ok(rest) = file.strip_prefix(root) else {
+            continue;
+        };
+        let slash = slash_path(&root_relative.join(rest));
+        if !tracked.contains(&slash) {
+            out.push((file.to_path_buf(), repo_verdict(&mut rules, &slash, false)));
+        }
+    }
+    judge_nested(nested, stats, relative_root, out);
 }
 
-/// Walks `start` (at `start_relative` below the ignore rules' root) for env files, pruning the
-/// directories `ignores` ignores: nothing below them can be re-included. A nested repository or
-/// submodule answers for its own files. `judge` gives an env file's verdict, or None to leave it
-/// out.
-fn walk_env_files(
-    start: &Path,
-    start_relative: PathBuf,
-    ignores: &mut PlainIgnores,
+/// Each repository nested below a root answers for its own files.
+fn judge_nested(
+    nested: Vec<(&Path, Walked)>,
     stats: &ScanStats,
     relative_root: Option<&Path>,
     out: &mut Vec<(PathBuf, EnvVerdict)>,
-    judge: &mut dyn FnMut(&mut PlainIgnores, &Path) -> Option<EnvVerdict>,
 ) {
-    let mut stack = vec![(start.to_path_buf(), start_relative, 0usize)];
-    let mut too_deep: Option<(usize, PathBuf)> = None;
-    while let Some((dir, relative, depth)) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) => {
-                stats.warn(format!(
-                    "{}: cannot list ({err}); env files below it were not checked",
-                    display_path(&dir, relative_root)
-                ));
-                continue;
+    for (top, part) in nested {
+        match Repository::open(top) {
+            Ok(repo) if repo.workdir().is_some() => {
+                repo_verdicts(&repo, top, &part, stats, relative_root, out);
             }
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if name == ".git" {
-                continue;
-            }
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            if !file_type.is_dir() {
-                // Most files are not env files: decide on the name before building any path.
-                // Lossy: a name that is not UTF-8 (`e\xff.env`) is still an env file by its shape.
-                let is_env = EnvFilePolicy::builtin().is_env_file_name(&name.to_string_lossy());
-                if is_env && let Some(verdict) = judge(ignores, &relative.join(&name)) {
-                    out.push((entry.path(), verdict));
-                }
-                continue;
-            }
-            let path = entry.path();
-            if depth >= MAX_DEPTH {
-                let (count, _) = too_deep.get_or_insert_with(|| (0, path.clone()));
-                *count += 1;
-                continue;
-            }
-            if path.join(".git").exists() {
-                if let Ok(nested) = Repository::open(&path)
-                    && nested.workdir().is_some()
-                {
-                    repo_verdicts(&nested, &path, stats, relative_root, out);
-                }
-                continue;
-            }
-            let child_relative = relative.join(&name);
-            // The walk only enters directories that are not ignored, so only this level's own
-            // rules can ignore it (checking every parent again made deep trees cost depth^3).
-            if !ignores.ignores_itself(&child_relative, true) {
-                stack.push((path, child_relative, depth + 1));
-            }
+            _ => plain_verdicts(top, &part, stats, relative_root, out),
         }
-    }
-    if let Some((count, first)) = too_deep {
-        stats.warn(format!(
-            "env-file check: {count} director(ies) more than {MAX_DEPTH} levels deep were not \
-             checked for env files (first: {}); the key scan did reach them",
-            display_path(&first, relative_root)
-        ));
     }
 }
 
@@ -296,20 +334,20 @@ fn walk_env_files(
 /// is judged by git.
 fn plain_verdicts(
     root: &Path,
+    walked: &Walked,
     stats: &ScanStats,
     relative_root: Option<&Path>,
     out: &mut Vec<(PathBuf, EnvVerdict)>,
 ) {
     let mut ignores = PlainIgnores::new(root);
-    walk_env_files(
-        root,
-        PathBuf::new(),
-        &mut ignores,
-        stats,
-        relative_root,
-        out,
-        &mut |ignores, relative| Some(plain_verdict(ignores, relative, root, relative_root)),
-    );
+    let (own, nested) = walked.split_nested(root);
+    for file in own {
+        if let Ok(relative) = file.strip_prefix(root) {
+            let verdict = plain_verdict(&mut ignores, relative, root, relative_root);
+            out.push((file.to_path_buf(), verdict));
+        }
+    }
+    judge_nested(nested, stats, relative_root, out);
 }
 
 /// The finding for an env file, unless the config allow-lists its path.

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
@@ -11,6 +12,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
 use super::anchor::Anchors;
+use super::env_walk::EnvFiles;
 use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
@@ -21,8 +23,13 @@ use crate::model::text::{raw_path, shown_path};
 use crate::scanner::Scanner;
 
 /// The walk every tree scan makes: hidden files included, `.git` never, symlinks not followed,
-/// and git's ignore files honoured unless `respect_ignore` is false (`--no-ignore`).
-fn walk_builder(roots: &[PathBuf], respect_ignore: bool) -> WalkBuilder {
+/// and git's ignore files honoured unless `respect_ignore` is false (`--no-ignore`). The
+/// directories holding a `.git` (nested repositories, submodules) go to `repos` when given.
+fn walk_builder(
+    roots: &[PathBuf],
+    respect_ignore: bool,
+    repos: Option<Arc<Mutex<Vec<PathBuf>>>>,
+) -> WalkBuilder {
     let mut builder = WalkBuilder::new(&roots[0]);
     for root in &roots[1..] {
         builder.add(root);
@@ -35,21 +42,38 @@ fn walk_builder(roots: &[PathBuf], respect_ignore: bool) -> WalkBuilder {
         .git_global(respect_ignore)
         .git_exclude(respect_ignore)
         .follow_links(false)
-        .filter_entry(|entry| entry.file_name() != ".git");
+        .filter_entry(move |entry| {
+            if entry.file_name() != ".git" {
+                return true;
+            }
+            if let (Some(repos), Some(parent)) = (&repos, entry.path().parent())
+                && let Ok(mut repos) = repos.lock()
+            {
+                repos.push(parent.to_path_buf());
+            }
+            false
+        });
     builder
 }
 
 /// How many non-directory entries the scan walk meets (for `--verbose`: the difference with and
 /// without ignore files is what they hid).
 pub fn count_files(roots: &[PathBuf], respect_ignore: bool) -> u64 {
-    walk_builder(roots, respect_ignore)
+    walk_builder(roots, respect_ignore, None)
         .build()
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_some_and(|t| !t.is_dir()))
         .count() as u64
 }
 
-/// Walks `roots` in parallel and collects every occurrence.
+/// What a tree scan found: occurrences, and what the env-file lint needs from the walk.
+pub struct TreeScan {
+    pub collector: Collector,
+    pub env_files: EnvFiles,
+}
+
+/// Walks `roots` in parallel and collects every occurrence; with `want_env_files`, also the env
+/// files and nested repositories the walk met (see `env_walk`).
 pub fn scan_tree(
     roots: &[PathBuf],
     anchors: &Anchors,
@@ -57,12 +81,19 @@ pub fn scan_tree(
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &Progress,
-) -> Collector {
+    want_env_files: bool,
+) -> TreeScan {
     let started = Instant::now();
     let relative_root = (roots.len() == 1 && roots[0].is_dir()).then(|| roots[0].clone());
-    let walker = walk_builder(roots, settings.respect_ignore)
-        .threads(settings.threads)
-        .build_parallel();
+    let nested_repos = Arc::new(Mutex::new(Vec::new()));
+    let walker = walk_builder(
+        roots,
+        settings.respect_ignore,
+        want_env_files.then(|| Arc::clone(&nested_repos)),
+    )
+    .threads(settings.threads)
+    .build_parallel();
+    let env_files = Mutex::new(Vec::new());
 
     let walk = TreeWalk {
         anchors,
@@ -70,6 +101,7 @@ pub fn scan_tree(
         settings,
         scanner,
         stats,
+        env_files: want_env_files.then_some(&env_files),
     };
     let (sender, receiver) = bounded::<Vec<Occurrence>>(256);
     let mut collector = Collector::new();
@@ -96,7 +128,18 @@ pub fn scan_tree(
         }
     });
     progress.finish();
-    collector
+    let take = |list: Mutex<Vec<PathBuf>>| list.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut env_files = EnvFiles {
+        files: take(env_files),
+        nested_repos: take(Arc::try_unwrap(nested_repos).unwrap_or_default()),
+    };
+    // Walker threads finish in any order; the lint's output must not.
+    env_files.files.sort();
+    env_files.nested_repos.sort();
+    TreeScan {
+        collector,
+        env_files,
+    }
 }
 
 /// What every walker thread needs to judge and scan an entry.
@@ -108,6 +151,8 @@ struct TreeWalk<'a> {
     settings: &'a ScanSettings,
     scanner: &'a Scanner,
     stats: &'a ScanStats,
+    /// Where env files go, when the env-file lint runs.
+    env_files: Option<&'a Mutex<Vec<PathBuf>>>,
 }
 
 impl TreeWalk<'_> {
@@ -139,6 +184,13 @@ impl TreeWalk<'_> {
                 !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
             })
         };
+        if !file_type.is_dir()
+            && let Some(env_files) = self.env_files
+            && EnvFiles::wanted(entry.file_name())
+            && let Ok(mut env_files) = env_files.lock()
+        {
+            env_files.push(path.to_path_buf());
+        }
         if file_type.is_dir() {
             if allowed(true) {
                 self.stats.skip(SkipReason::ConfigAllowed, None);

@@ -154,9 +154,10 @@ fn the_action_surfaces_and_can_refuse_a_weakening_repo_config() {
     assert_eq!(refused.output("findings"), "1");
 }
 
-/// D8: the env-file check stops at depth 256; what lies below is counted and said, never silent.
+/// D8: no depth limit: the env-file check judges the env files the scan's own walk meets, at any
+/// depth (it once had its own walk, which stopped at 256 levels).
 #[test]
-fn env_files_below_the_depth_limit_are_counted_and_said() {
+fn env_files_at_any_depth_are_checked() {
     let dir = TempDir::new().unwrap();
     let mut deep = dir.path().to_path_buf();
     for _ in 0..260 {
@@ -170,10 +171,18 @@ fn env_files_below_the_depth_limit_are_counted_and_said() {
         .output()
         .unwrap();
     let json = json_of(&output);
-    let warnings = json["summary"]["warnings"].to_string();
+    let findings = json["findings"].as_array().unwrap();
+    let deep_env = findings.iter().find(|f| {
+        f["rule_id"] == "env-file-not-ignored"
+            && f["locations"][0]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("d/d/") && p.ends_with("/d/.env"))
+    });
+    assert!(deep_env.is_some(), "{json}");
     assert!(
-        warnings
-            .contains("env-file check: 1 director(ies) more than 256 levels deep were not checked"),
+        !json["summary"]["warnings"]
+            .to_string()
+            .contains("levels deep"),
         "{json}"
     );
 }
@@ -468,4 +477,109 @@ fn saved_reports_of_non_utf8_file_names_can_be_verified() {
             .collect();
         assert_eq!(statuses, ["live", "live"], "{mode}: {verified}");
     }
+}
+
+/// tuskguard as a user whom file modes can stop. The tests run as root (CI does), and modes do not
+/// stop root's reads: then it runs under `setpriv` (util-linux) as nobody. Without setpriv the test
+/// fails, never passes by skipping. The binary is copied into `dir` (which nobody may enter), as
+/// the checkout's target directory may be closed to other users.
+#[cfg(unix)]
+fn tuskguard_unprivileged(dir: &std::path::Path) -> assert_cmd::Command {
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("`id -u` runs");
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return tuskguard();
+    }
+    let found = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "setpriv (util-linux) is needed to get a real read error while running as root"
+    );
+    let binary = dir.join("tuskguard-copy");
+    if !binary.exists() {
+        std::fs::copy(assert_cmd::cargo::cargo_bin("tuskguard"), &binary).unwrap();
+    }
+    let mut cmd = assert_cmd::Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--reset-env",
+    ])
+    // --reset-env: nobody's HOME and PATH, none of the developer's TUSKY_* settings.
+    .arg(binary);
+    cmd
+}
+
+/// A directory every user may enter, holding `locked.txt` (mode 000, with a key), `key.txt` (a key
+/// anyone can read) and `locked-dir/` (mode 000).
+#[cfg(unix)]
+fn tree_with_unreadable_inputs() -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(dir.path(), 0o755);
+    dir.child("in/locked.txt")
+        .write_str(&format!("K={}\n", live_key(1601)))
+        .unwrap();
+    dir.child("in/key.txt")
+        .write_str(&format!("K={}\n", live_key(1602)))
+        .unwrap();
+    dir.child("in/locked-dir/k.txt")
+        .write_str(&format!("K={}\n", live_key(1603)))
+        .unwrap();
+    mode(&dir.path().join("in"), 0o755);
+    mode(&dir.path().join("in/key.txt"), 0o644);
+    mode(&dir.path().join("in/locked.txt"), 0o000);
+    mode(&dir.path().join("in/locked-dir"), 0o000);
+    dir
+}
+
+/// N1: a path named on the command line that cannot be read is an error (exit 2, named with the
+/// reason): nothing of what was asked for was scanned. Unreadable files met inside a scanned
+/// directory are counted and named, and the scan goes on.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_named_input_is_an_error_and_an_unreadable_file_inside_is_counted() {
+    let dir = tree_with_unreadable_inputs();
+    for args in [
+        vec!["in/locked.txt"],
+        vec!["in/key.txt", "in/locked.txt"],
+        vec!["in/locked-dir"],
+    ] {
+        let output = tuskguard_unprivileged(dir.path())
+            .current_dir(dir.path())
+            .arg("scan")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let named = args.last().unwrap();
+        assert!(
+            stderr.contains(&format!("{named}: cannot read")) && stderr.contains("denied"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let output = tuskguard_unprivileged(dir.path())
+        .current_dir(dir.path())
+        .args(["scan", "in", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = json_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{json}");
+    assert_eq!(json["summary"]["skipped"]["unreadable"], 2, "{json}");
+    let warnings = json["summary"]["warnings"].to_string();
+    assert!(
+        warnings.contains("locked.txt") && warnings.contains("locked-dir"),
+        "{warnings}"
+    );
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1, "{json}");
 }

@@ -502,6 +502,37 @@ fn a_repository_inside_a_plain_directory_answers_for_its_own_files() {
     );
 }
 
+/// A repository nested in a repository (not a submodule) judges its own env files, by its own
+/// index and ignore rules, and a tracked env file its own rules ignore is still found.
+#[test]
+fn a_repository_inside_a_repository_answers_for_its_own_files() {
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    write(&dir, ".gitignore", "inner/.env.local\n");
+    write(&dir, "outer.env", "A=1\n");
+    let inner = dir.path().join("inner");
+    write(&dir, "inner/.env.local", "A=1\n");
+    write(&dir, "inner/app.env", "A=1\n");
+    write(&dir, "inner/kept.env", "A=1\n");
+    init_repo(&inner);
+    git(&inner, &["add", "kept.env"]);
+    write(&dir, "inner/.gitignore", "kept.env\n");
+    let report = scan_json(dir.path());
+    assert_eq!(
+        paths_of(&report, "env-file-not-ignored"),
+        [
+            "inner/.env.local".to_owned(),
+            "inner/app.env".to_owned(),
+            "outer.env".to_owned()
+        ]
+        .into()
+    );
+    assert_eq!(
+        paths_of(&report, "env-file-committed"),
+        ["inner/kept.env".to_owned()].into()
+    );
+}
+
 #[test]
 fn a_tracked_file_that_is_also_ignored_says_so() {
     let dir = TempDir::new().unwrap();
