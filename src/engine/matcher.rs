@@ -685,10 +685,7 @@ mod tests {
         let engine = engine();
         let key = live_key(22);
         let from_k = |escape: &dyn Fn(u8) -> String| {
-            format!(
-                "ts{}",
-                key[2..].bytes().map(escape).collect::<String>()
-            )
+            format!("ts{}", key[2..].bytes().map(escape).collect::<String>())
         };
         let forms = [
             format!("ts\\u006B{}", &key[3..]),
