@@ -128,21 +128,27 @@ impl LocationReader {
                 // A name that is not UTF-8: the report shows it lossily and keeps its bytes.
                 Some(exact) => self.read_file(&exact),
                 None => self.read_file(Path::new(&location.path)),
-            }
-            .into_iter()
-            .collect(),
+            },
         };
         self.cache.insert(cache_key, bytes.clone());
         bytes
     }
 
-    fn read_file(&self, path: &Path) -> Option<Vec<u8>> {
-        // A single-file scan reports the file by the name it was given.
-        let candidates = [self.scan_root.join(path), self.root.clone()];
+    /// The files a report's path may name: relative to the one directory root, as given (a
+    /// report of several roots names files as given, from the directory the scan ran in), or the
+    /// root itself (a single-file scan). The caller keeps the one holding the fingerprint's key.
+    fn read_file(&self, path: &Path) -> Vec<Vec<u8>> {
+        let mut candidates = vec![
+            self.scan_root.join(path),
+            path.to_path_buf(),
+            self.root.clone(),
+        ];
+        candidates.dedup();
         candidates
             .iter()
             .filter(|p| p.is_file())
-            .find_map(|p| std::fs::read(p).ok())
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect()
     }
 
     fn read_blobs(&mut self, commit: &str, path: &str) -> Vec<Vec<u8>> {

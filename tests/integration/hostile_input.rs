@@ -481,9 +481,10 @@ fn saved_reports_of_non_utf8_file_names_can_be_verified() {
 
 /// tuskguard as a user whom file modes can stop. The tests run as root (CI does), and modes do not
 /// stop root's reads: then it runs under `setpriv` (util-linux) as nobody. Without setpriv the test
-/// fails, never passes by skipping.
+/// fails, never passes by skipping. The binary is copied into `dir` (which nobody may enter), as
+/// the checkout's target directory may be closed to other users.
 #[cfg(unix)]
-fn tuskguard_unprivileged() -> assert_cmd::Command {
+fn tuskguard_unprivileged(dir: &std::path::Path) -> assert_cmd::Command {
     let uid = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -499,6 +500,10 @@ fn tuskguard_unprivileged() -> assert_cmd::Command {
         found,
         "setpriv (util-linux) is needed to get a real read error while running as root"
     );
+    let binary = dir.join("tuskguard-copy");
+    if !binary.exists() {
+        std::fs::copy(assert_cmd::cargo::cargo_bin("tuskguard"), &binary).unwrap();
+    }
     let mut cmd = assert_cmd::Command::new("setpriv");
     cmd.args([
         "--reuid=65534",
@@ -507,7 +512,7 @@ fn tuskguard_unprivileged() -> assert_cmd::Command {
         "--reset-env",
     ])
     // --reset-env: nobody's HOME and PATH, none of the developer's TUSKY_* settings.
-    .arg(assert_cmd::cargo::cargo_bin("tuskguard"));
+    .arg(binary);
     cmd
 }
 
@@ -549,7 +554,7 @@ fn an_unreadable_named_input_is_an_error_and_an_unreadable_file_inside_is_counte
         vec!["in/key.txt", "in/locked.txt"],
         vec!["in/locked-dir"],
     ] {
-        let output = tuskguard_unprivileged()
+        let output = tuskguard_unprivileged(dir.path())
             .current_dir(dir.path())
             .arg("scan")
             .args(&args)
@@ -563,7 +568,7 @@ fn an_unreadable_named_input_is_an_error_and_an_unreadable_file_inside_is_counte
             "{args:?}: {stderr}"
         );
     }
-    let output = tuskguard_unprivileged()
+    let output = tuskguard_unprivileged(dir.path())
         .current_dir(dir.path())
         .args(["scan", "in", "--format", "json"])
         .output()

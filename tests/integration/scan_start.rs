@@ -278,3 +278,40 @@ fn outside_a_repository_paths_are_relative_to_each_scan_root() {
     let (inside, _) = scan_in(&dir.path().join("sub"), &[]);
     assert_eq!(fingerprints(&inside), fingerprints(&json));
 }
+
+/// A report of `scan a b` names files as given (there is no one root to be relative to), and its
+/// `root` is only the first path: `verify` of the saved report reads both keys again.
+#[test]
+fn a_saved_report_of_several_roots_can_be_verified() {
+    use crate::fake_tusky::{Behaviour, FakeKey, FakeTusky};
+    let (a, b) = (live_key(1408), live_key(1409));
+    let fake = FakeTusky::start(
+        vec![
+            FakeKey::scoped("key_a", &a, &["files:read"]),
+            FakeKey::scoped("key_b", &b, &["files:read"]),
+        ],
+        Behaviour::default(),
+    );
+    let dir = TempDir::new().unwrap();
+    dir.child("a/k.txt").write_str(&format!("K={a}\n")).unwrap();
+    dir.child("b/k.txt").write_str(&format!("K={b}\n")).unwrap();
+    tuskguard()
+        .current_dir(dir.path())
+        .args(["scan", "a", "b", "--format", "json", "-o", "report.json"])
+        .assert()
+        .code(1);
+    let output = tuskguard()
+        .current_dir(dir.path())
+        .env("TUSKY_API_URL", &fake.url)
+        .args(["verify", "report.json", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = json_of(&output);
+    let statuses: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["verification"]["status"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(statuses, ["live", "live"], "{json}");
+}
