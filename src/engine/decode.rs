@@ -140,20 +140,28 @@ pub fn decode_base64_uuid(value: &str) -> Option<String> {
     shaped.then(|| text.to_owned())
 }
 
-/// The string-literal escapes (JSON, JavaScript, Python, C, Rust, Java…) that can spell `byte`,
-/// lowercase hex only: each literal costs prefilter speed on every file, so uppercase hex
-/// (`\u006B`) is left to the later characters' escapes and the plain-start check.
-fn escapes_of(byte: u8, position: usize) -> Vec<String> {
-    let mut forms = vec![
-        format!("\\x{byte:02x}"),
-        format!("\\u00{byte:02x}"),
-        format!("\\u{{{byte:x}}}"),
+/// The starts of the string-literal escapes (JSON, JavaScript, Python, C, Rust, Java…) that can
+/// spell `byte`, in either case of hex digit. Each literal costs prefilter speed on every file, so
+/// there is one per escape style: a hex escape whose last digit is a letter (`k` = `\x6b` or
+/// `\x6B`) stops before that digit (`\x6`), which both cases start with, and the rarely used
+/// 8-digit `\U` escape is one literal for every position (`\U000000`, see [`escape_literals`]).
+/// A hit only starts decoding: the decoded run must still spell the anchor.
+fn escapes_of(byte: u8) -> Vec<String> {
+    // `\x6b`, `\u006b`, `\u{6b}` without their last digit when it is a letter.
+    let last_digit_is_letter = byte & 0xf >= 0xa;
+    let case_free = |escape: String, close: &str| {
+        if last_digit_is_letter {
+            escape[..escape.len() - 1].to_owned()
+        } else {
+            escape + close
+        }
+    };
+    vec![
+        case_free(format!("\\x{byte:02x}"), ""),
+        case_free(format!("\\u00{byte:02x}"), ""),
+        case_free(format!("\\u{{{byte:x}"), "}"),
         format!("\\{byte:03o}"),
-    ];
-    if position == 0 {
-        forms.push(format!("\\U000000{byte:02x}"));
-    }
-    forms
+    ]
 }
 
 /// Literals that start escaped spellings of `anchor`: its first escaped character is one of the
@@ -162,10 +170,12 @@ fn escapes_of(byte: u8, position: usize) -> Vec<String> {
 /// bytes) followed by letters and an escape ([`escape_follows`]). The set is kept small because
 /// the prefilter's speed falls off sharply past about 30 literals.
 pub fn escape_literals(anchor: &[u8]) -> Vec<Vec<u8>> {
-    let mut literals = Vec::new();
+    // `\U000000` starts the 8-digit escape of any ASCII character: one literal serves every
+    // position (the run around the hit is decoded whole, its plain start included).
+    let mut literals = vec![b"\\U000000".to_vec()];
     for (i, byte) in anchor.iter().enumerate().take(ESCAPE_STEM_LEN) {
         if i + 1 < ESCAPE_STEM_LEN {
-            for escape in escapes_of(*byte, i) {
+            for escape in escapes_of(*byte) {
                 let mut literal = anchor[..i].to_vec();
                 literal.extend_from_slice(escape.as_bytes());
                 literals.push(literal);
@@ -442,6 +452,11 @@ mod tests {
             br"t\u0073k_",
             br"ts\u{6b}",
             br"tsk\137",
+            // uppercase hex for the letter digit of `k` (0x6b); the 8-digit `\U` at the start
+            br"ts\x6B_",
+            br"ts\u006B_",
+            br"ts\u{6B}_",
+            br"\U00000074sk_",
         ] {
             assert!(
                 literals.iter().any(|l| spelled.starts_with(l)),
@@ -449,6 +464,18 @@ mod tests {
                 String::from_utf8_lossy(spelled)
             );
         }
+        // The 8-digit `\U` escape anywhere in the start: one literal, inside the decoded run.
+        for spelled in [&br"ts\U0000006B_"[..], br"t\U00000073k_"] {
+            assert!(literals.contains(&br"\U000000".to_vec()));
+            assert!(memchr::memmem::find(spelled, br"\U000000").is_some());
+        }
+    }
+
+    /// One literal per escape style and position, whatever the hex case: the prefilter stays as
+    /// small as it was when only lowercase hex was found.
+    #[test]
+    fn escape_literals_stay_few() {
+        assert_eq!(escape_literals(b"tsk_live_").len(), 14);
     }
 
     #[test]

@@ -678,6 +678,44 @@ mod tests {
     }
 
     #[test]
+    /// The prefilter finds a key whose first escaped character is `k` in uppercase hex
+    /// (`ts\u006B…`, `ts\x6B…`, `ts\u{6B}…`) or written with `\U` after a plain start; the same
+    /// spellings of placeholders stay silent.
+    fn uppercase_hex_and_late_long_escapes_are_found() {
+        let engine = engine();
+        let key = live_key(22);
+        let from_k = |escape: &dyn Fn(u8) -> String| {
+            format!("ts{}", key[2..].bytes().map(escape).collect::<String>())
+        };
+        let forms = [
+            format!("ts\\u006B{}", &key[3..]),
+            format!("ts\\x6B{}", &key[3..]),
+            format!("ts\\u{{6B}}{}", &key[3..]),
+            format!("ts\\U0000006B{}", &key[3..]),
+            format!("t\\U00000073{}", &key[2..]),
+            from_k(&|b| format!("\\u{b:04X}")),
+            from_k(&|b| format!("\\x{b:02X}")),
+        ];
+        for form in forms {
+            let text = format!("{{\"apiKey\": \"{form}\"}}");
+            let found = engine.find_secrets(text.as_bytes());
+            let got: Vec<_> = found
+                .iter()
+                .map(|m| (m.secret.as_str(), m.encoding))
+                .collect();
+            assert_eq!(got, [(key.as_str(), Encoding::Escaped)], "{text}");
+        }
+        for text in [
+            r#"{"apiKey": "ts\u006B_live_abc123"}"#,
+            r#"{"apiKey": "ts\u006B\u005Flive\u005F\u002E\u002E\u002E"}"#,
+            r#"{"apiKey": "ts\U0000006B_live_<your-key>"}"#,
+            r#"k = "ts\x6Bip""#,
+        ] {
+            assert!(engine.find_secrets(text.as_bytes()).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
     fn keys_written_with_string_escapes_are_one_key() {
         let engine = engine();
         let key = live_key(21);
