@@ -1,6 +1,7 @@
 //! The working-tree source: ignore's parallel walker feeds per-thread workers that read and scan
 //! each file; occurrences go through a bounded channel to one collector.
 
+use std::cell::OnceCell;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -178,11 +179,18 @@ impl TreeWalk<'_> {
             return WalkState::Continue;
         };
         let path = entry.path();
-        let stable = self.anchors.stable_path(path);
+        // The path relative to the repository root, built once and only if asked for.
+        let stable_cell = OnceCell::new();
+        let stable = || {
+            stable_cell
+                .get_or_init(|| self.anchors.stable_path(path))
+                .as_deref()
+        };
         let allowed = |is_dir: bool| {
-            stable.as_deref().is_some_and(|relative| {
-                !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
-            })
+            self.scanner.has_path_allowlist()
+                && stable().is_some_and(|relative| {
+                    !relative.as_os_str().is_empty() && self.scanner.path_allowed(relative, is_dir)
+                })
         };
         if !file_type.is_dir()
             && let Some(env_files) = self.env_files
@@ -220,7 +228,7 @@ impl TreeWalk<'_> {
         let Some(occurrences) = scan_file(
             path,
             self.relative_root,
-            stable.as_deref(),
+            &stable,
             self.settings.max_file_size,
             self.scanner,
             self.stats,
@@ -253,22 +261,24 @@ fn is_permission_denied(err: &ignore::Error) -> bool {
 }
 
 /// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
-/// `stable` is the path relative to the repository root, which lint fingerprints hash.
-pub fn scan_file(
+/// `stable` gives the path relative to the repository root, which lint fingerprints hash.
+pub fn scan_file<'a>(
     path: &Path,
     relative_root: Option<&Path>,
-    stable: Option<&Path>,
+    stable: &dyn Fn() -> Option<&'a Path>,
     max_file_size: u64,
     scanner: &Scanner,
     stats: &ScanStats,
     buffer: &mut Vec<u8>,
 ) -> Option<Vec<Occurrence>> {
-    let shown = display_path(path, relative_root);
+    // Built only for a message or a finding: most files need no name at all.
+    let shown = || display_path(path, relative_root);
     let unreadable = |err: std::io::Error| {
         stats.skip(
             SkipReason::Unreadable,
             Some(format!(
-                "{shown}: cannot read ({err}); skipped, the scan went on"
+                "{}: cannot read ({err}); skipped, the scan went on",
+                shown()
             )),
         );
     };
@@ -284,7 +294,8 @@ pub fn scan_file(
         stats.skip(
             SkipReason::TooLarge,
             Some(format!(
-                "{shown}: skipped, {size} bytes is over --max-file-size ({max_file_size}); raise it to scan this file"
+                "{}: skipped, {size} bytes is over --max-file-size ({max_file_size}); raise it to scan this file",
+                shown()
             )),
         );
         return None;
@@ -299,15 +310,21 @@ pub fn scan_file(
         return None;
     }
     stats.scanned(buffer.len() as u64);
-    let stable = stable.map_or_else(|| shown.clone(), slash_path);
-    let mut result = scanner.scan_file_blob(&shown, &stable, buffer);
+    let mut result = scanner.scan_named_blob(buffer, || {
+        let shown = shown();
+        let stable = stable().map_or_else(|| shown.clone(), slash_path);
+        (shown, stable)
+    });
+    stats.suppressed(result.inline_suppressed, result.config_suppressed);
+    if result.occurrences.is_empty() {
+        return None;
+    }
     if let Some(raw) = raw_path(shown_path(path, relative_root)) {
         for occurrence in &mut result.occurrences {
             occurrence.location.raw_path = Some(raw.clone());
         }
     }
-    stats.suppressed(result.inline_suppressed, result.config_suppressed);
-    (!result.occurrences.is_empty()).then_some(result.occurrences)
+    Some(result.occurrences)
 }
 
 #[cfg(test)]
@@ -323,7 +340,18 @@ mod tests {
         let scanner = Scanner::builtin().unwrap();
         let stats = ScanStats::default();
         let mut buffer = Vec::new();
-        assert!(scan_file(&dir, None, None, u64::MAX, &scanner, &stats, &mut buffer).is_none());
+        assert!(
+            scan_file(
+                &dir,
+                None,
+                &|| None,
+                u64::MAX,
+                &scanner,
+                &stats,
+                &mut buffer
+            )
+            .is_none()
+        );
         let mut summary = Summary::default();
         stats.fill(&mut summary);
         assert_eq!(summary.skipped.get(&SkipReason::Unreadable), Some(&1));
