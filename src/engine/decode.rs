@@ -207,6 +207,22 @@ pub fn escape_follows(text: &[u8], at: usize) -> bool {
     )
 }
 
+/// True when a percent escape (`%5F`, `%3D`) follows the name at `at` within a few characters:
+/// a short anchor whose context is percent-encoded (`TUSKY%5FAPI%5FKEY%3D…`,
+/// `TUSKY_API_KEY%3D…`).
+pub fn percent_follows(text: &[u8], at: usize) -> bool {
+    let rest = &text[at.min(text.len())..];
+    let word = rest
+        .iter()
+        .take(40)
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    matches!(
+        rest.get(word..word + 3),
+        Some([b'%', hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit()
+    )
+}
+
 fn is_escape_run_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'\\' | b'{' | b'}')
 }

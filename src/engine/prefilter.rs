@@ -56,40 +56,57 @@ impl Prefilter {
                 add(anchor.as_bytes().to_vec(), HitKind::Rule(index));
             }
         }
-        for rule in rules {
-            for anchor in &rule.anchors {
-                let anchor = anchor.as_bytes();
-                if anchor.len() < MIN_ENCODED_ANCHOR {
-                    continue;
-                }
-                for shape in base64_shapes(anchor) {
-                    add(shape.into_bytes(), HitKind::Base64);
-                }
+        // Long anchors get every encoded form; a rule's `encoded_anchors` (context for a short
+        // anchor, like `TUSKY_`) get base64 and UTF-16 forms but no string-escape forms: each
+        // literal costs speed on every file.
+        let encoded: Vec<(&[u8], bool)> = rules
+            .iter()
+            .flat_map(|rule| {
+                let long = rule
+                    .anchors
+                    .iter()
+                    .filter(|a| a.len() >= MIN_ENCODED_ANCHOR)
+                    .map(|a| (a.as_bytes(), true));
+                let context = rule
+                    .encoded_anchors
+                    .iter()
+                    .filter(|a| a.len() >= MIN_ENCODED_ANCHOR)
+                    .map(|a| (a.as_bytes(), false));
+                long.chain(context)
+            })
+            .collect();
+        for (anchor, with_escapes) in encoded {
+            for shape in base64_shapes(anchor) {
+                add(shape.into_bytes(), HitKind::Base64);
+            }
+            if with_escapes {
                 for literal in escape_literals(anchor) {
                     add(literal, HitKind::Escape);
                 }
                 add(anchor[..ESCAPE_STEM_LEN].to_vec(), HitKind::EscapeStem);
-                if let Some(underscore) = anchor.iter().position(|b| *b == b'_') {
-                    for escape in [&b"%5F"[..], b"%5f"] {
-                        let mut encoded = anchor[..underscore].to_vec();
-                        encoded.extend_from_slice(escape);
-                        add(encoded, HitKind::Percent);
-                    }
-                }
-                let stem = &anchor[..anchor.len().min(4)];
-                add(
-                    stem.iter().flat_map(|b| [*b, 0]).collect(),
-                    HitKind::Utf16 {
-                        little_endian: true,
-                    },
-                );
-                add(
-                    stem.iter().flat_map(|b| [0, *b]).collect(),
-                    HitKind::Utf16 {
-                        little_endian: false,
-                    },
-                );
             }
+            // Context anchors start with a rule anchor, which wins at the same byte: their
+            // percent forms are decoded from that hit instead ([`super::decode::percent_follows`]).
+            if with_escapes && let Some(underscore) = anchor.iter().position(|b| *b == b'_') {
+                for escape in [&b"%5F"[..], b"%5f"] {
+                    let mut encoded = anchor[..underscore].to_vec();
+                    encoded.extend_from_slice(escape);
+                    add(encoded, HitKind::Percent);
+                }
+            }
+            let stem = &anchor[..anchor.len().min(4)];
+            add(
+                stem.iter().flat_map(|b| [*b, 0]).collect(),
+                HitKind::Utf16 {
+                    little_endian: true,
+                },
+            );
+            add(
+                stem.iter().flat_map(|b| [0, *b]).collect(),
+                HitKind::Utf16 {
+                    little_endian: false,
+                },
+            );
         }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
@@ -114,5 +131,71 @@ impl Prefilter {
 
     pub fn literal_count(&self) -> usize {
         self.kinds.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use crate::engine::matcher::Engine;
+    use crate::engine::rules::load_rules;
+    use crate::model::Encoding;
+    use crate::test_support::legacy_key;
+
+    /// A rule's `encoded_anchors` (`TUSKY_` for legacy keys) reach base64, percent and BOM-less
+    /// UTF-16 forms of `TUSKY_API_KEY=<uuid>`; the same forms of a name that is not a key do not.
+    #[test]
+    fn legacy_env_lines_are_found_in_every_encoding() {
+        let engine = Engine::new(load_rules(&[], &[]).unwrap()).unwrap();
+        let key = legacy_key(31);
+        let line = format!("TUSKY_API_KEY={key}\n");
+        let base64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        let utf16 = |text: &str, little: bool| -> Vec<u8> {
+            text.encode_utf16()
+                .flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() })
+                .collect()
+        };
+        let forms: Vec<(Vec<u8>, Encoding)> = vec![
+            (
+                format!("  .env: {}\n", base64(&format!("DEBUG=0\n{line}"))).into_bytes(),
+                Encoding::Base64,
+            ),
+            (
+                format!("?l=TUSKY%5FAPI%5FKEY%3D{key}%0A").into_bytes(),
+                Encoding::Percent,
+            ),
+            (
+                format!("?l=TUSKY_API_KEY%3D{key}&x=1").into_bytes(),
+                Encoding::Percent,
+            ),
+            (utf16(&format!("A=1\r\n{line}"), true), Encoding::Utf16le),
+            (utf16(&format!("A=1\r\n{line}"), false), Encoding::Utf16be),
+        ];
+        for (bytes, encoding) in forms {
+            let found = engine.find_secrets(&bytes);
+            let got: Vec<_> = found
+                .iter()
+                .map(|m| (m.secret.as_str(), m.encoding))
+                .collect();
+            assert_eq!(
+                got,
+                [(key.as_str(), encoding)],
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        let not_keys = format!("TUSKY_API_KEY_ID={key}\nTUSKY_REQUEST_ID={key}\n");
+        for bytes in [
+            base64(&not_keys).into_bytes(),
+            format!("?q=TUSKY%5FREQUEST%5FID%3D{key}").into_bytes(),
+            utf16(&not_keys, true),
+        ] {
+            assert!(
+                engine.find_secrets(&bytes).is_empty(),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
     }
 }
