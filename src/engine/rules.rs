@@ -216,6 +216,17 @@ mod tests {
         }
     }
 
+    /// An encoded anchor shorter than 6 bytes has no rare base64 form: refused, not searched.
+    #[test]
+    fn short_encoded_anchors_are_refused() {
+        let mut rule = builtin_rules().unwrap()[0].clone();
+        rule.encoded_anchors = vec!["TUSK".into()];
+        let error = validate(&rule).expect_err("a 4-byte encoded anchor is refused");
+        assert!(format!("{error:#}").contains("6 or more bytes"), "{error:#}");
+        rule.encoded_anchors = vec!["TUSKY_".into()];
+        validate(&rule).unwrap();
+    }
+
     #[test]
     fn a_custom_pattern_is_checked_when_the_engine_is_built() {
         let mut rule = builtin_rules().unwrap()[0].clone();
