@@ -207,12 +207,11 @@ impl Engine {
                         if escape_follows(text, end) {
                             decoded_until =
                                 self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
+                        } else if percent_follows(text, end) {
+                            let (region, decoded) = decode_percent_run(text, start, end);
+                            decoded_until = region.1;
+                            self.push_decoded(&decoded, region, Encoding::Percent, depth, &mut out);
                         }
-                    }
-                    HitKind::Percent => {
-                        let (region, decoded) = decode_percent_run(text, start, end);
-                        decoded_until = region.1;
-                        self.push_decoded(&decoded, region, Encoding::Percent, depth, &mut out);
                     }
                     HitKind::Utf16 { .. } => {
                         // Little- and big-endian anchors overlap inside either text; the reading

@@ -11,16 +11,21 @@ use super::rules::RuleDef;
 /// Anchors shorter than this get no encoded forms: their encodings are too short to be rare.
 const MIN_ENCODED_ANCHOR: usize = 6;
 
+/// The literal count up to which the automaton's SIMD search (aho-corasick's "slim" Teddy) stays
+/// at full speed; past it, "fat" Teddy reads half as many bytes per step. The built-in rules use
+/// exactly this many; a test keeps them there.
+pub const MAX_FAST_LITERALS: usize = 32;
+
 /// What a prefilter hit asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HitKind {
     /// Run the rule with this index around the hit.
     Rule(usize),
     Base64,
-    Percent,
     /// String-literal escapes (`\x73`, `\u0073`, …) spelling an anchor.
     Escape,
-    /// An anchor's plain stem: an escape may follow a few letters on (`tsk_liv\x65_…`).
+    /// An anchor's plain stem: a string escape or a percent escape may follow a few letters on
+    /// (`tsk_liv\x65_…`, `tsk%5Flive…`).
     EscapeStem,
     Utf16 {
         little_endian: bool,
@@ -79,20 +84,13 @@ impl Prefilter {
             for shape in base64_shapes(anchor) {
                 add(shape.into_bytes(), HitKind::Base64);
             }
+            // Percent forms need no literal of their own: a long anchor's plain stem, or a
+            // context anchor's rule anchor, is followed by `%XX` ([`super::decode::percent_follows`]).
             if with_escapes {
                 for literal in escape_literals(anchor) {
                     add(literal, HitKind::Escape);
                 }
                 add(anchor[..ESCAPE_STEM_LEN].to_vec(), HitKind::EscapeStem);
-            }
-            // Context anchors start with a rule anchor, which wins at the same byte: their
-            // percent forms are decoded from that hit instead ([`super::decode::percent_follows`]).
-            if with_escapes && let Some(underscore) = anchor.iter().position(|b| *b == b'_') {
-                for escape in [&b"%5F"[..], b"%5f"] {
-                    let mut encoded = anchor[..underscore].to_vec();
-                    encoded.extend_from_slice(escape);
-                    add(encoded, HitKind::Percent);
-                }
             }
             let stem = &anchor[..anchor.len().min(4)];
             add(
@@ -143,6 +141,17 @@ mod tests {
     use crate::model::Encoding;
     use crate::test_support::legacy_key;
 
+    /// The built-in rules keep the automaton on its fast path (see [`MAX_FAST_LITERALS`]).
+    #[test]
+    fn builtin_literals_stay_on_the_fast_path() {
+        let prefilter = super::Prefilter::new(&load_rules(&[], &[]).unwrap()).unwrap();
+        assert!(
+            prefilter.literal_count() <= super::MAX_FAST_LITERALS,
+            "{} literals",
+            prefilter.literal_count()
+        );
+    }
+
     /// A rule's `encoded_anchors` (`TUSKY_` for legacy keys) reach base64, percent and BOM-less
     /// UTF-16 forms of `TUSKY_API_KEY=<uuid>`; the same forms of a name that is not a key do not.
     #[test]
@@ -153,7 +162,13 @@ mod tests {
         let base64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
         let utf16 = |text: &str, little: bool| -> Vec<u8> {
             text.encode_utf16()
-                .flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() })
+                .flat_map(|u| {
+                    if little {
+                        u.to_le_bytes()
+                    } else {
+                        u.to_be_bytes()
+                    }
+                })
                 .collect()
         };
         let forms: Vec<(Vec<u8>, Encoding)> = vec![

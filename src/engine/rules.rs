@@ -222,7 +222,10 @@ mod tests {
         let mut rule = builtin_rules().unwrap()[0].clone();
         rule.encoded_anchors = vec!["TUSK".into()];
         let error = validate(&rule).expect_err("a 4-byte encoded anchor is refused");
-        assert!(format!("{error:#}").contains("6 or more bytes"), "{error:#}");
+        assert!(
+            format!("{error:#}").contains("6 or more bytes"),
+            "{error:#}"
+        );
         rule.encoded_anchors = vec!["TUSKY_".into()];
         validate(&rule).unwrap();
     }

@@ -190,8 +190,12 @@ fn legacy_uuid_keys_only_in_tusky_context() {
 #[test]
 fn legacy_keys_in_encoded_env_lines() {
     let dir = TempDir::new().unwrap();
-    let (k8s_key, url_key, utf16_key, other) =
-        (legacy_key(11), legacy_key(12), legacy_key(13), legacy_key(14));
+    let (k8s_key, url_key, utf16_key, other) = (
+        legacy_key(11),
+        legacy_key(12),
+        legacy_key(13),
+        legacy_key(14),
+    );
     let env_file = format!("APP_ENV=prod\nTUSKY_API_KEY={k8s_key}\nTUSKY_REQUEST_ID={other}\n");
     dir.child("secret.yaml")
         .write_str(&format!(
