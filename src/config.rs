@@ -127,6 +127,9 @@ pub struct ScanSettings {
     /// False with `--no-repo-config`: the scanned tree's own `.tuskguard.toml` is not read (a
     /// file named with `--config` still is).
     pub repo_config: bool,
+    /// `history --memory-budget` (MiB): what the audit's growing parts may keep in memory
+    /// (`sources::budget`).
+    pub memory_budget_mib: u64,
 }
 
 #[cfg(test)]

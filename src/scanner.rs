@@ -102,16 +102,37 @@ impl Scanner {
     /// lint fingerprints know as `stable` (relative to the repository root), so a baseline holds
     /// whichever directory the scan starts in.
     pub fn scan_file_blob(&self, shown: &str, stable: &str, bytes: &[u8]) -> BlobScan {
-        let mut result = self.scan_secrets(shown, bytes);
-        let mut lints = BlobScan::default();
-        self.add_path_lints(stable, bytes, &mut lints);
-        if shown != stable {
-            for occurrence in &mut lints.occurrences {
-                occurrence.location.path = shown.to_owned();
-            }
+        self.scan_named_blob(bytes, || (shown.to_owned(), stable.to_owned()))
+    }
+
+    /// `scan_file_blob` with the names built only when something needs them (a finding, or a
+    /// file the lints must read): most files of a tree have neither, and building two path
+    /// strings per file was a tenth of a tree scan's CPU time.
+    pub fn scan_named_blob(
+        &self,
+        bytes: &[u8],
+        names: impl FnOnce() -> (String, String),
+    ) -> BlobScan {
+        let mut result = self.scan_secrets("", bytes);
+        let lints_may_apply = Self::may_need_path_lints(bytes);
+        if result.occurrences.is_empty() && !lints_may_apply {
+            return result;
         }
-        result.inline_suppressed += lints.inline_suppressed;
-        result.occurrences.extend(lints.occurrences);
+        let (shown, stable) = names();
+        for occurrence in &mut result.occurrences {
+            occurrence.location.path.clone_from(&shown);
+        }
+        if lints_may_apply {
+            let mut lints = BlobScan::default();
+            self.add_path_lints(&stable, bytes, &mut lints);
+            if shown != stable {
+                for occurrence in &mut lints.occurrences {
+                    occurrence.location.path.clone_from(&shown);
+                }
+            }
+            result.inline_suppressed += lints.inline_suppressed;
+            result.occurrences.extend(lints.occurrences);
+        }
         result
     }
 

@@ -199,6 +199,11 @@ pub struct HistoryArgs {
     /// reported, but the exit code is decided by the findings alone instead of being 2.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Memory (MiB) the audit may keep for trees, graph edges and mapped pack pages; beyond it,
+    /// trees are read again and edges go to a temporary file. Per-object bookkeeping (about 150
+    /// bytes per object) comes on top. See "Memory" in the README.
+    #[arg(long, value_name = "MIB", default_value_t = crate::sources::budget::DEFAULT_MEMORY_BUDGET_MIB)]
+    pub memory_budget: u64,
     /// Report only findings in files under PATH (relative to the repository root; repeatable).
     #[arg(long, value_name = "PATH")]
     pub include_path: Vec<String>,

@@ -13,6 +13,7 @@ use super::output::ExitStatus;
 use super::scan::{emit, prepare};
 use super::verify::OnlineStep;
 use crate::pipeline::audit_history;
+use crate::sources::budget::MemoryBudget;
 use crate::sources::history::HistoryScope;
 use crate::sources::progress::{commit_meter, stderr_shows_progress};
 
@@ -39,7 +40,8 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
         );
     }
     let online = OnlineStep::new(&args.scan, &args.output, None)?;
-    let prepared = prepare(global, &args.scan, &root)?;
+    let mut prepared = prepare(global, &args.scan, &root)?;
+    prepared.settings.memory_budget_mib = args.memory_budget;
     let commits = if args.pre_push {
         let set = super::pre_push::commit_set(&repo, args.remote.as_deref())?;
         if set.include.is_empty() {
@@ -73,6 +75,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
     // counted). Each tree and blob is read once, so the object cache only costs memory.
     git2::opts::strict_hash_verification(false);
     git2::opts::enable_caching(false);
+    limit_libgit2_windows(MemoryBudget::from_mib(args.memory_budget));
     let progress = progress_bar(global, args.output.format);
     let mut report = audit_history(
         &repo,
@@ -105,6 +108,21 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<ExitStatus> {
             }
             Ok(status)
         }
+    }
+}
+
+/// libgit2 maps packs in windows of 1 GiB, up to 8 GiB at once, and every page it touches
+/// counts in our RSS: its share of the budget bounds that (it unmaps the least recently used
+/// window past the limit). Process-wide, hence here at the edge.
+fn limit_libgit2_windows(budget: MemoryBudget) {
+    let limit = usize::try_from(budget.libgit2_mapped()).unwrap_or(usize::MAX);
+    // Windows smaller than a few MiB mean a map call per few objects.
+    let window = (limit / 4).clamp(4 << 20, 1 << 30);
+    // Safety: these only set libgit2 globals, before any repository reads objects in this
+    // process's audit; libgit2 documents them as callable at any time.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(window);
+        let _ = git2::opts::set_mwindow_mapped_limit(limit.max(window));
     }
 }
 

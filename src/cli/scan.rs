@@ -83,6 +83,7 @@ pub fn prepare(global: &GlobalArgs, options: &ScanOptions, root: &Path) -> Resul
         baseline: options.baseline.clone(),
         explain: global.verbose,
         repo_config: !options.no_repo_config,
+        memory_budget_mib: crate::sources::budget::DEFAULT_MEMORY_BUDGET_MIB,
     };
     let prepared = pipeline::prepare(settings, options.config.as_deref(), root)?;
     if let Some(warning) = &prepared.config_warning {

@@ -2,6 +2,7 @@
 //! of a saved report back) the locations a report names.
 
 pub mod anchor;
+pub mod budget;
 pub mod env_walk;
 mod git;
 mod git_workers;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::anchor::Anchors;
 use crate::config::ConfigFile;
 use crate::findings::{Finding, FindingKind, Fingerprint, Location, Report, SecretValue};
 use crate::model::text::path_from_raw;
@@ -30,7 +31,12 @@ pub fn recover_keys(report: &mut Report) -> Recovered {
     } else {
         root.clone()
     };
-    let scanner = repo_scanner(&scan_root);
+    // The scan read its config at the repository root (see `sources::anchor`), so custom rule
+    // ids are found again there, also for a report of a subdirectory.
+    let config_dir = Anchors::new(std::slice::from_ref(&scan_root))
+        .config_dir()
+        .to_path_buf();
+    let scanner = repo_scanner(&config_dir);
     let mut reader = LocationReader::new(&root, &scan_root);
     let mut counts = Recovered::default();
     for finding in &mut report.findings {

@@ -11,6 +11,11 @@ use super::client::Client;
 use super::probe::{Probe, probe, unknown};
 use crate::findings::{Finding, FindingKind, SecretValue};
 
+/// Why a finding's value was not probed: it is no Tusky key (a custom rule's token of some other
+/// service), and Tusky's API must never receive another service's secret.
+pub const NOT_A_TUSKY_KEY: &str =
+    "not a Tusky key (a custom rule's finding): never sent to the Tusky API";
+
 pub const KEY_NOT_AVAILABLE: &str = "the key could not be recovered from the report or its locations \
      (file changed or moved?): re-run `tuskguard scan --verify`";
 
@@ -28,10 +33,15 @@ pub fn verify_findings(
     options: VerifyOptions,
 ) -> HashMap<SecretValue, Probe> {
     let mut distinct: Vec<SecretValue> = Vec::new();
-    for finding in findings.iter() {
-        if let Some(key) = &finding.secret_value
-            && !distinct.contains(key)
-        {
+    for finding in findings.iter_mut() {
+        let Some(key) = &finding.secret_value else {
+            continue;
+        };
+        if finding.kind != FindingKind::Secret || !has_tusky_key_shape(key.expose()) {
+            finding.verification = Some(unknown(NOT_A_TUSKY_KEY));
+            continue;
+        }
+        if !distinct.contains(key) {
             distinct.push(key.clone());
         }
     }
@@ -50,6 +60,23 @@ pub fn verify_findings(
         }
     }
     probes
+}
+
+/// Whether `value` has the shape of a Tusky key (SPEC §1): `tsk_live_`/`tsk_test_` and an
+/// alphanumeric body, or a legacy UUID. Decided on the value, not on the rule id, because a
+/// repository's config can reuse a built-in rule's id for a pattern of its own.
+pub fn has_tusky_key_shape(value: &str) -> bool {
+    let prefixed = ["tsk_live_", "tsk_test_"].iter().any(|prefix| {
+        value.strip_prefix(prefix).is_some_and(|body| {
+            !body.is_empty() && body.len() <= 128 && body.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+    });
+    let uuid = value.len() == 36
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    prefixed || uuid
 }
 
 fn probe_all(
@@ -94,4 +121,27 @@ fn probe_all(
         }
     });
     results.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_tusky_key_shape;
+    use crate::test_support::{live_key, test_key};
+
+    #[test]
+    fn only_tusky_shaped_values_may_be_probed() {
+        assert!(has_tusky_key_shape(&live_key(1)));
+        assert!(has_tusky_key_shape(&test_key(2)));
+        assert!(has_tusky_key_shape("4e4f8a9c-9c92-4856-ad5a-db3a10b9b658"));
+        for other in [
+            "ghp_0123456789abcdef0123456789abcdef0123",
+            "tsk_live_",
+            "tsk_live_abc-def",
+            "4e4f8a9c9c924856ad5adb3a10b9b658",
+            "4e4f8a9c-9c92-4856-ad5a-db3a10b9b65g",
+            "xtsk_live_abc",
+        ] {
+            assert!(!has_tusky_key_shape(other), "{other}");
+        }
+    }
 }

@@ -158,6 +158,57 @@ fn each_distinct_key_is_probed_once() {
     assert_eq!(fake.count("GET", "/v2/account/usage"), 1);
 }
 
+/// A custom rule's token belongs to some other service: verifying must never hand it to the
+/// Tusky API, not even when the config reuses a built-in rule's id for it.
+#[test]
+fn verify_never_sends_a_custom_rules_token_to_tusky() {
+    let key = live_key(12);
+    let fake = FakeTusky::start(vec![FakeKey::admin("k1", &key)], Behaviour::default());
+    let dir = TempDir::new().unwrap();
+    let token = format!("acme_{}", "q7".repeat(10));
+    let example = format!("acme_{}", "z3".repeat(10));
+    for (file, id) in [
+        ("own.toml", "acme-token"),
+        ("reused.toml", "tusky-test-key"),
+    ] {
+        dir.child(file)
+            .write_str(&format!(
+                "[[rule]]\nid = \"{id}\"\ntitle = \"Acme token\"\nseverity = \"high\"\n\
+                 anchors = [\"acme_\"]\npatterns = ['acme_(?P<secret>[a-z0-9]{{20}})']\n\
+                 judge = \"none\"\nremediation = \"rotate it\"\nexamples = [\"{example}\"]\n"
+            ))
+            .unwrap();
+    }
+    dir.child("src/app.js")
+        .write_str(&format!(
+            "const tusky = \"{key}\";\nconst acme = \"{token}\";\n"
+        ))
+        .unwrap();
+    for config in ["own.toml", "reused.toml"] {
+        let output = run(
+            &fake,
+            &[
+                "scan", "src", "--verify", "--format", "json", "--config", config,
+            ],
+            dir.path(),
+        );
+        let mut seen = statuses(&output);
+        seen.sort();
+        assert_eq!(seen.len(), 2, "{}", String::from_utf8_lossy(&output.stdout));
+        assert_eq!(seen[0].0, "live");
+        assert_eq!(seen[1].0, "unknown");
+        assert!(seen[1].1.contains("not a Tusky key"), "{seen:?}");
+        assert_no_key_in(&output, &[&key, &token]);
+    }
+    // One probe per run, both for the Tusky key; the token never reached the server.
+    assert_eq!(fake.count("GET", "/v2/account/usage"), 2);
+    let callers: Vec<_> = fake.requests().into_iter().map(|r| r.caller).collect();
+    assert!(
+        callers.iter().all(|c| c.as_deref() == Some("k1")),
+        "{callers:?}"
+    );
+}
+
 #[test]
 fn both_documented_auth_headers_are_accepted_by_the_fake() {
     let key = live_key(12);

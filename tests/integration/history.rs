@@ -697,10 +697,20 @@ fn packed_history_reads_the_same_as_loose_objects() {
 
     let args = ["--max-file-size", "4K"];
     let (loose_code, loose, _) = audit(repo, &args);
+    // A budget of nothing: every tree's edges go to the spill file and come back for
+    // attribution, and the report is the same.
+    let tight_args = ["--max-file-size", "4K", "--memory-budget", "0"];
+    let (tight_code, tight, stderr) = audit(repo, &tight_args);
+    assert_eq!(tight_code, loose_code, "{stderr}");
+    assert_eq!(without_timing(&tight), without_timing(&loose));
     repack(repo);
     let (packed_code, packed, stderr) = audit(repo, &args);
     assert_eq!(packed_code, loose_code, "{stderr}");
     assert_eq!(without_timing(&packed), without_timing(&loose));
+    // On the packs too: no tree kept ahead of the walk, pack pages released behind the reader.
+    let (tight_code, tight, stderr) = audit(repo, &tight_args);
+    assert_eq!(tight_code, loose_code, "{stderr}");
+    assert_eq!(without_timing(&tight), without_timing(&loose));
     assert_eq!(secrets(&packed).len(), 5, "{packed:#}");
     let summary = &packed["summary"];
     assert_eq!(summary["skipped"]["lfs-pointer"], 1, "{summary}");

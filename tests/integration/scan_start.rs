@@ -315,3 +315,41 @@ fn a_saved_report_of_several_roots_can_be_verified() {
         .collect();
     assert_eq!(statuses, ["live", "live"], "{json}");
 }
+
+/// A custom rule in the repository-root config finds a key in a subdirectory scan, and `verify`
+/// of that saved report reads the key again with the same rule (the report's root is the
+/// subdirectory, the config is at the repository root).
+#[test]
+fn a_saved_report_of_a_subdirectory_recovers_custom_rule_keys() {
+    let repo = repository();
+    repo.child(".tuskguard.toml")
+        .write_str(
+            "[[rule]]\nid = \"acme-token\"\ntitle = \"ACME token\"\nseverity = \"high\"\n\
+             anchors = [\"acme_\"]\npatterns = ['acme_(?P<secret>[0-9a-f]{24})']\n\
+             remediation = \"Rotate it.\"\nexamples = [\"acme_0123456789abcdef01234567\"]\n",
+        )
+        .unwrap();
+    repo.child("sub/dir/acme.txt")
+        .write_str(&format!("T=acme_{}\n", "7e3a9c0b5d1f".repeat(2)))
+        .unwrap();
+    tuskguard()
+        .current_dir(repo.path())
+        .args(["scan", "sub/dir", "--format", "json", "-o", "report.json"])
+        .assert()
+        .code(1);
+    let output = tuskguard()
+        .current_dir(repo.path())
+        .env("TUSKY_API_URL", "http://127.0.0.1:1")
+        .args(["verify", "report.json", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = json_of(&output);
+    let acme = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "acme-token")
+        .unwrap_or_else(|| panic!("no acme finding: {json}"));
+    let reason = acme["verification"]["reason"].as_str().unwrap_or("");
+    assert!(!reason.contains("could not be recovered"), "{json}");
+}

@@ -99,10 +99,11 @@ impl<'r> Attribution<'r> {
             Some(2) => return true,
             _ => {}
         }
-        let (start, end) = self.graph.tree_edges[tree as usize];
+        let range = self.graph.tree_edges[tree as usize];
+        let edges = self.graph.edges.get(range).into_owned();
         let mut hot = false;
-        for position in start..end {
-            let (child, is_tree) = split_edge(self.graph.edges[position as usize]);
+        for edge in edges {
+            let (child, is_tree) = split_edge(edge);
             hot |= if is_tree {
                 depth < MAX_TREE_DEPTH && self.is_hot_tree(child, depth + 1)
             } else {

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use git2::{ObjectType, Oid, Repository};
 
+use super::edges::EdgeStore;
 use crate::findings::SkipReason;
 use crate::lints::ENV_FILE_COMMITTED;
 use crate::lints::env_files::is_env_file_path;
@@ -42,8 +43,8 @@ pub struct TreeGraph<'r> {
     pub tree_ids: OidMap<u32>,
     pub tree_oids: Vec<ObjectId>,
     /// Per tree index: its range in `edges`.
-    pub tree_edges: Vec<(u32, u32)>,
-    pub edges: Vec<u32>,
+    pub tree_edges: Vec<(u64, u64)>,
+    pub edges: EdgeStore,
     pub blob_ids: OidMap<u32>,
     /// Blobs seen at an env-file path (pass 2 lists their commits).
     pub env_blobs: Vec<Oid>,
@@ -60,6 +61,8 @@ pub struct TreeGraph<'r> {
     /// boundary, `--max-count`, unreadable parent): what they hold came in at or before them.
     pub cut_commits: Vec<u32>,
     submodules_noted: bool,
+    /// Said once: the edges could not be spilled to disk.
+    spill_failed: bool,
     /// Per ref that points at a tree or blob (in `Tips::objects` order): its tree or blob index.
     pub tip_objects: Vec<u32>,
     /// Trees already rebuilt from the packs, kept through attribution (which needs the names
@@ -98,7 +101,7 @@ impl<'r> TreeGraph<'r> {
             tree_ids: OidMap::default(),
             tree_oids: Vec::new(),
             tree_edges: Vec::new(),
-            edges: Vec::new(),
+            edges: EdgeStore::default(),
             blob_ids: OidMap::default(),
             env_blobs: Vec::new(),
             env_lint: scanner.lint_enabled(ENV_FILE_COMMITTED),
@@ -108,9 +111,15 @@ impl<'r> TreeGraph<'r> {
             range_base: OidMap::default(),
             cut_commits: Vec::new(),
             submodules_noted: false,
+            spill_failed: false,
             tip_objects: Vec::new(),
             tree_cache: Rc::default(),
         }
+    }
+
+    /// Keeps at most `limit` edges in memory; the rest go to a temporary file.
+    pub fn limit_edges_in_memory(&mut self, limit: usize) {
+        self.edges = EdgeStore::with_limit(limit);
     }
 
     /// Trees rebuilt ahead of the walk; the ones not in it are read through libgit2.
@@ -319,9 +328,17 @@ impl<'r> TreeGraph<'r> {
             }
         }
         prefix.truncate(prefix_len);
-        let start = self.edges.len() as u32;
-        self.edges.extend_from_slice(&children);
-        self.tree_edges[index as usize] = (start, self.edges.len() as u32);
+        let (outcome, range) = self.edges.push(&children);
+        if let Err(err) = outcome
+            && !self.spill_failed
+        {
+            self.spill_failed = true;
+            self.stats.warn(format!(
+                "cannot write the history graph to a temporary file ({err}); it is kept in \
+                 memory, past --memory-budget (set TMPDIR to a writable directory)"
+            ));
+        }
+        self.tree_edges[index as usize] = range;
         index
     }
 }

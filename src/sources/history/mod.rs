@@ -9,6 +9,7 @@
 //! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
+mod edges;
 mod grafts;
 mod graph;
 mod order;
@@ -29,6 +30,7 @@ use self::graph::{BlobJob, NONE, TreeGraph};
 use self::order::order_commits;
 pub use self::tips::{ObjectTip, Tip, Tips, collect_tips};
 use super::ScanStats;
+use super::budget::MemoryBudget;
 use super::git::{BlobOrigin, read_blob_to_scan};
 use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
@@ -118,7 +120,9 @@ pub fn scan_history(
         return Ok(HistoryScan::default());
     }
     let odb = repo.odb().context("cannot open the object database")?;
+    let budget = MemoryBudget::from_mib(settings.memory_budget_mib);
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
+    graph.limit_edges_in_memory(budget.edges_in_memory());
     let grafts = Grafts::load(repo.commondir(), stats);
     if is_partial_clone(repo) {
         stats.warn(
@@ -130,7 +134,9 @@ pub fn scan_history(
     }
     // A range audit reads few objects: rebuilding whole packs for it would cost more.
     let packs = (!scope.is_restricted())
-        .then(|| PackSet::open(&repo.commondir().join("objects")))
+        .then(|| {
+            PackSet::open_with_page_budget(&repo.commondir().join("objects"), budget.pack_pages())
+        })
         .filter(|packs| packs.slot_count() > 0);
     let (commits, hits, cut) = match &packs {
         // A full audit has no range, so no boundary commits.

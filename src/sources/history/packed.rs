@@ -30,13 +30,10 @@ use crate::config::ScanSettings;
 use crate::findings::SkipReason;
 use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
+use crate::sources::budget::MemoryBudget;
 use crate::sources::git::is_lfs_pointer;
 use crate::sources::object_id::{ObjectId, OidMap};
 use crate::sources::pack::{Content, ObjectKind, PackSet};
-
-/// Rebuilt trees kept for the walk at most; past it, trees are read through libgit2 as the
-/// walk reaches them (slower, but memory stays bounded on huge histories).
-const TREE_CACHE_BUDGET: usize = 512 << 20;
 
 /// What scanning a packed blob came to, per slot: the outcome in the top byte, the blob's size
 /// below. Zero means "not delivered".
@@ -88,6 +85,32 @@ impl PackedScans {
     }
 }
 
+/// A reachable packed blob waiting for its scan result: one per blob of the history, so kept
+/// at 36 bytes plus its path (a `BlobJob` has room for a scan result it does not have yet).
+struct PackedJob {
+    blob: ObjectId,
+    path: Box<str>,
+}
+
+impl From<BlobJob> for PackedJob {
+    fn from(job: BlobJob) -> Self {
+        PackedJob {
+            blob: job.blob.into(),
+            path: job.path.into_boxed_str(),
+        }
+    }
+}
+
+impl From<PackedJob> for BlobJob {
+    fn from(job: PackedJob) -> Self {
+        BlobJob {
+            blob: job.blob.to_oid(),
+            path: job.path.into_string(),
+            secrets_found: None,
+        }
+    }
+}
+
 /// What a full audit on the packs starts from.
 pub struct PackedRun<'a> {
     pub packs: &'a PackSet,
@@ -122,7 +145,8 @@ pub fn scan_with_packs(
         progress.set_message("reading trees");
         // Trees first, on every core: the walk waits for them, and the walk is the one part
         // that cannot be split. Blobs fill the cores the walk leaves.
-        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads);
+        let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
+        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads, tree_budget);
         grafts.apply_all(&mut commit_headers);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
@@ -156,7 +180,7 @@ pub fn scan_with_packs(
                     // What the packs do not hold (loose objects) goes to the libgit2 workers now,
                     // while the walk goes on.
                     if packs.slots_of(job.blob.into()).next().is_some() {
-                        packed_jobs.push(job);
+                        packed_jobs.push(PackedJob::from(job));
                         true
                     } else {
                         send(job)
@@ -185,7 +209,7 @@ pub fn scan_with_packs(
 fn take_results(
     packs: &PackSet,
     scans: PackedScans,
-    jobs: Vec<BlobJob>,
+    jobs: Vec<PackedJob>,
     settings: &ScanSettings,
     stats: &ScanStats,
 ) -> (Vec<BlobHit>, Vec<BlobJob>) {
@@ -193,6 +217,7 @@ fn take_results(
     let mut hits = Vec::new();
     let mut unread = Vec::new();
     for job in jobs {
+        let job = BlobJob::from(job);
         let delivered = packs.slots_of(job.blob.into()).find_map(|slot| {
             let status = scans.status[slot].load(Ordering::Acquire);
             (status != 0).then_some((slot, status))
@@ -228,10 +253,13 @@ fn take_results(
     (hits, unread)
 }
 
-/// Every packed tree (up to the memory budget) and commit header, rebuilt on all cores.
+/// Every packed commit header, and the packed trees up to `tree_budget` bytes, rebuilt on all
+/// cores. Trees past the budget are read through libgit2 when the walk reaches them (slower,
+/// but memory stays bounded on huge histories).
 fn rebuild_trees_and_commits(
     packs: &PackSet,
     threads: usize,
+    tree_budget: usize,
 ) -> (OidMap<Box<[u8]>>, CommitHeaders) {
     let trees = Mutex::new(OidMap::default());
     let commits = Mutex::new(CommitHeaders::default());
@@ -256,7 +284,7 @@ fn rebuild_trees_and_commits(
                 _ => {
                     let total =
                         cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
-                    if total <= TREE_CACHE_BUDGET
+                    if total <= tree_budget
                         && let Ok(mut trees) = trees.lock()
                     {
                         trees.insert(packed.id, bytes.into());
@@ -269,4 +297,75 @@ fn rebuild_trees_and_commits(
         trees.into_inner().unwrap_or_default(),
         commits.into_inner().unwrap_or_default(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use assert_fs::TempDir;
+    use git2::{Repository, Signature};
+
+    use super::*;
+
+    /// The trees kept ahead of the walk never exceed their share of the budget (the walk reads
+    /// the others through libgit2); every commit header is still there.
+    #[test]
+    fn the_tree_cache_stays_within_its_budget() {
+        let dir = TempDir::new().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let signature = Signature::now("T", "t@example.com").unwrap();
+        let mut parent = None;
+        for version in 0..20 {
+            let mut root = repo.treebuilder(None).unwrap();
+            for file in 0..30 {
+                let text = format!("file {file} version {}\n", version * usize::from(file == 0));
+                let blob = repo.blob(text.as_bytes()).unwrap();
+                root.insert(format!("file-{file:03}.txt"), blob, 0o100644)
+                    .unwrap();
+            }
+            let tree = repo.find_tree(root.write().unwrap()).unwrap();
+            let parents: Vec<_> = parent
+                .iter()
+                .map(|p| repo.find_commit(*p).unwrap())
+                .collect();
+            let parents: Vec<_> = parents.iter().collect();
+            parent = Some(
+                repo.commit(
+                    Some("refs/heads/main"),
+                    &signature,
+                    &signature,
+                    "v",
+                    &tree,
+                    &parents,
+                )
+                .unwrap(),
+            );
+        }
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["repack", "-adq"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let packs = PackSet::open(&dir.path().join("objects"));
+        let cached_bytes =
+            |trees: &OidMap<Box<[u8]>>| trees.values().map(|t| t.len()).sum::<usize>();
+
+        let (all, commits) = rebuild_trees_and_commits(&packs, 2, usize::MAX);
+        assert_eq!((all.len(), commits.len()), (20, 20));
+        let one_tree = cached_bytes(&all) / 20;
+        let budget = one_tree * 5 + one_tree / 2;
+        let (some, commits) = rebuild_trees_and_commits(&packs, 2, budget);
+        assert_eq!(commits.len(), 20);
+        assert!(
+            cached_bytes(&some) <= budget,
+            "{} > {budget}",
+            cached_bytes(&some)
+        );
+        assert!(!some.is_empty() && some.len() < 20, "{}", some.len());
+        let (none, _) = rebuild_trees_and_commits(&packs, 2, 0);
+        assert!(none.is_empty());
+    }
 }

@@ -42,6 +42,11 @@ impl PackIndex {
         Some(PackIndex { map, count })
     }
 
+    /// Drops the pages read so far (opening reads the whole offset table) from the process.
+    pub fn release_pages(&self) {
+        super::pages::release_pages(&self.map);
+    }
+
     pub fn len(&self) -> usize {
         self.count
     }

@@ -9,6 +9,7 @@
 
 pub(crate) mod index;
 pub(crate) mod object;
+mod pages;
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -21,6 +22,7 @@ use self::index::{OID_LEN, PackIndex};
 use self::object::{
     EntryKind, MAX_DELTA_HEADER, apply_delta, delta_target_size, inflate, parse_header,
 };
+use self::pages::PageWindow;
 use super::object_id::ObjectId;
 
 /// The object kinds a caller can ask for (tags are never needed: refs are peeled by libgit2).
@@ -55,6 +57,9 @@ pub enum Content<'a> {
 /// a hostile pack and would exhaust the stack.
 const MAX_DELTA_DEPTH: u32 = 4096;
 
+/// An entry header (type and size varint, then an offset or a 20-byte base id) is shorter.
+const MAX_ENTRY_HEADER: u64 = 64;
+
 /// Marks "no entry".
 const NONE: u32 = u32::MAX;
 
@@ -74,6 +79,8 @@ struct Entry {
 
 struct Pack {
     data: Mmap,
+    /// Which pages of `data` we made resident; released past the budget.
+    pages: PageWindow,
     index: PackIndex,
     /// In pack order.
     entries: Vec<Entry>,
@@ -102,10 +109,25 @@ impl PackSet {
     /// stores `objects/info/alternates` names (shared clones, reference repositories). Packs that
     /// cannot be parsed are left out: their objects are then read through libgit2, which
     /// reports them.
+    #[cfg(any(test, fuzzing))]
     pub fn open(objects_dir: &Path) -> PackSet {
+        PackSet::open_with_page_budget(objects_dir, u64::MAX)
+    }
+
+    /// Like `open`, keeping at most about `resident_pages` bytes of the packs mapped in at once
+    /// (shared evenly among the packs): pages already read are released behind the reader, so
+    /// a pack of any size costs that much RSS, not its size.
+    pub fn open_with_page_budget(objects_dir: &Path, resident_pages: u64) -> PackSet {
         let mut packs = Vec::new();
         let mut visited = Vec::new();
         open_store(objects_dir, 0, &mut visited, &mut packs);
+        let share = resident_pages / packs.len().max(1) as u64;
+        for pack in &mut packs {
+            pack.pages.set_limit(share);
+            // Opening read every entry header: those pages are not needed again soon.
+            pack.pages.release(&pack.data);
+            pack.index.release_pages();
+        }
         for later in 1..packs.len() {
             let (earlier, rest) = packs.split_at_mut(later);
             rest[0].mark_duplicates(earlier);
@@ -219,6 +241,8 @@ impl Pack {
         // pack deleted by a concurrent gc stays mapped until we unmap it.
         let index = PackIndex::parse(unsafe { Mmap::map(&File::open(index_path).ok()?) }.ok()?)?;
         let data = unsafe { Mmap::map(&File::open(&pack_path).ok()?) }.ok()?;
+        // Limited by the caller once every pack is open; opening itself stays within a window.
+        let pages = PageWindow::new(data.len() as u64, pages::OPENING_WINDOW);
         if data.len() < 12 + OID_LEN || &data[..4] != b"PACK" {
             return None;
         }
@@ -254,6 +278,7 @@ impl Pack {
         }
         let mut pack = Pack {
             data,
+            pages,
             index,
             entries,
             child_ranges: Vec::new(),
@@ -272,7 +297,10 @@ impl Pack {
     fn link_deltas(&mut self, by_offset: &[(u64, u32)]) {
         let mut parents = vec![NONE; self.entries.len()];
         for (at, parent) in parents.iter_mut().enumerate() {
-            let Some(header) = parse_header(&self.data, self.entries[at].offset as usize) else {
+            let offset = self.entries[at].offset;
+            self.pages
+                .touch(&self.data, offset, offset + MAX_ENTRY_HEADER);
+            let Some(header) = parse_header(&self.data, offset as usize) else {
                 continue;
             };
             let kind = match header.kind {
@@ -394,6 +422,7 @@ impl Pack {
 
     fn zlib_stream(&self, entry: u32) -> Option<(&[u8], u64)> {
         let entry = &self.entries[entry as usize];
+        self.pages.touch(&self.data, entry.offset, entry.end);
         let header = parse_header(&self.data, entry.offset as usize)?;
         let stream = self.data.get(header.data_start..entry.end as usize)?;
         Some((stream, header.size))

@@ -150,6 +150,32 @@ fn every_tree_and_blob_matches_libgit2_with_both_delta_encodings() {
     }
 }
 
+/// With a page budget of nothing, the reader releases the mapping behind it (pages never pile
+/// up in RSS) and still rebuilds every object exactly as libgit2 reads it.
+#[test]
+fn a_tiny_page_budget_releases_the_pack_and_reads_the_same() {
+    let (_dir, repo) = repository_with_history();
+    repack(&repo, true);
+    let packs = PackSet::open_with_page_budget(&repo.path().join("objects"), 0);
+    let pack = &packs.packs[0];
+    let before = pack.pages.releases();
+    let expected = all_objects(&repo, ObjectType::Blob);
+    let got = delivered(&packs, ObjectKind::Blob, 2);
+    assert!(
+        got == expected,
+        "blobs differ from libgit2's under a page budget"
+    );
+    assert!(
+        pack.pages.releases() > before,
+        "the mapping was never released"
+    );
+    // Without a budget, nothing is released while reading.
+    let roomy = PackSet::open(&repo.path().join("objects"));
+    let before = roomy.packs[0].pages.releases();
+    delivered(&roomy, ObjectKind::Blob, 2);
+    assert_eq!(roomy.packs[0].pages.releases(), before);
+}
+
 #[test]
 fn a_damaged_pack_delivers_what_it_can_and_never_panics() {
     let (_dir, repo) = repository_with_history();
