@@ -330,10 +330,16 @@ fn lint_fingerprints_hash_the_request_not_the_message() {
 fn scopes_lists_built_over_several_lines_are_judged_whole() {
     let call = "await fetch(`${BASE}/v2/%api-keys%`, { method: 'POST', body: JSON.stringify({ name: 'x', scopes }) });\n";
     for (grow, expected) in [
-        ("scopes.push('members:write');\n", vec![(WRITE_SCOPES.to_owned(), 3)]),
+        (
+            "scopes.push('members:write');\n",
+            vec![(WRITE_SCOPES.to_owned(), 3)],
+        ),
         ("scopes.push('volumes:read');\n", vec![]),
         ("others.push('members:write');\n", vec![]),
-        ("scopes.unshift('aggregators:write');\n", vec![(WRITE_SCOPES.to_owned(), 3)]),
+        (
+            "scopes.unshift('aggregators:write');\n",
+            vec![(WRITE_SCOPES.to_owned(), 3)],
+        ),
     ] {
         let js = format!("const scopes = ['files:read'];\n{grow}{call}");
         assert_eq!(lint("a.js", &js), expected, "{js}");
@@ -343,6 +349,10 @@ fn scopes_lists_built_over_several_lines_are_judged_whole() {
     let ruby = "scopes = ['files:read']\nscopes << 'members:write'\nclient.%api_keys%.create(name: 'ops', scopes: scopes)\n";
     assert_eq!(lint("a.rb", ruby), vec![(WRITE_SCOPES.to_owned(), 3)]);
     // An SDK call that passes no scopes variable is not given an earlier list.
-    let unrelated = "scopes = ['members:write']\nclient.%api_keys%.create(name: 'ops', expires_at: x)\n";
-    assert_eq!(lint("b.rb", unrelated), vec![(ADMIN_KEY_CREATED.to_owned(), 2)]);
+    let unrelated =
+        "scopes = ['members:write']\nclient.%api_keys%.create(name: 'ops', expires_at: x)\n";
+    assert_eq!(
+        lint("b.rb", unrelated),
+        vec![(ADMIN_KEY_CREATED.to_owned(), 2)]
+    );
 }
