@@ -164,33 +164,28 @@ fn escapes_of(byte: u8) -> Vec<String> {
     ]
 }
 
-/// Literals that start escaped spellings of `anchor`: its first escaped character is one of the
-/// first three (the plain start, then that character's escape), or the fourth (the plain start,
-/// then a backslash). An escape further in is found from the plain stem (`ESCAPE_STEM_LEN`
-/// bytes) followed by letters and an escape ([`escape_follows`]). The set is kept small because
-/// the prefilter's speed falls off sharply past about 30 literals.
+/// Literals that start escaped spellings of `anchor` whose first escaped character is one of the
+/// first three (the plain start, then that character's escape). An escape or a percent escape
+/// further in is found from the plain stem (`ESCAPE_STEM_LEN` bytes, a literal of its own)
+/// followed by letters and the escape ([`escape_follows`], [`percent_follows`]). The set is kept
+/// small: see [`super::prefilter::MAX_FAST_LITERALS`].
 pub fn escape_literals(anchor: &[u8]) -> Vec<Vec<u8>> {
     // `\U000000` starts the 8-digit escape of any ASCII character: one literal serves every
     // position (the run around the hit is decoded whole, its plain start included).
     let mut literals = vec![b"\\U000000".to_vec()];
     for (i, byte) in anchor.iter().enumerate().take(ESCAPE_STEM_LEN) {
-        if i + 1 < ESCAPE_STEM_LEN {
-            for escape in escapes_of(*byte) {
-                let mut literal = anchor[..i].to_vec();
-                literal.extend_from_slice(escape.as_bytes());
-                literals.push(literal);
-            }
-        } else {
+        for escape in escapes_of(*byte) {
             let mut literal = anchor[..i].to_vec();
-            literal.push(b'\\');
+            literal.extend_from_slice(escape.as_bytes());
             literals.push(literal);
         }
     }
     literals
 }
 
-/// How much of an anchor is spelled plainly before [`escape_follows`] is asked.
-pub const ESCAPE_STEM_LEN: usize = 4;
+/// How much of an anchor is spelled plainly before [`escape_follows`] or [`percent_follows`] is
+/// asked (`tsk` of `tsk\137live…`, `tsk%5Flive…`, `tsk_liv\x65…`).
+pub const ESCAPE_STEM_LEN: usize = 3;
 
 /// True when an escape (`\x`, `\u`, `\U`, octal) follows the run of letters and digits at `at`:
 /// a plain anchor whose key continues in escapes.
@@ -204,6 +199,22 @@ pub fn escape_follows(text: &[u8], at: usize) -> bool {
     matches!(
         rest.get(word..word + 2),
         Some([b'\\', b'x' | b'u' | b'U' | b'0'..=b'7'])
+    )
+}
+
+/// True when a percent escape (`%5F`, `%3D`) follows the name at `at` within a few characters:
+/// a short anchor whose context is percent-encoded (`TUSKY%5FAPI%5FKEY%3D…`,
+/// `TUSKY_API_KEY%3D…`).
+pub fn percent_follows(text: &[u8], at: usize) -> bool {
+    let rest = &text[at.min(text.len())..];
+    let word = rest
+        .iter()
+        .take(40)
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    matches!(
+        rest.get(word..word + 3),
+        Some([b'%', hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit()
     )
 }
 
@@ -451,7 +462,6 @@ mod tests {
             &br"\x74sk_live_"[..],
             br"t\u0073k_",
             br"ts\u{6b}",
-            br"tsk\137",
             // uppercase hex for the letter digit of `k` (0x6b); the 8-digit `\U` at the start
             br"ts\x6B_",
             br"ts\u006B_",
@@ -462,6 +472,17 @@ mod tests {
                 literals.iter().any(|l| spelled.starts_with(l)),
                 "{}",
                 String::from_utf8_lossy(spelled)
+            );
+        }
+        // The first escape after the plain stem `tsk` (a literal of its own) is asked for there.
+        for spelled in [
+            &br"tsk\137live\137"[..],
+            br"tsk\x5flive_",
+            br"tsk%5Flive%5F",
+        ] {
+            assert!(
+                escape_follows(spelled, ESCAPE_STEM_LEN)
+                    || percent_follows(spelled, ESCAPE_STEM_LEN)
             );
         }
         // The 8-digit `\U` escape anywhere in the start: one literal, inside the decoded run.
@@ -475,7 +496,7 @@ mod tests {
     /// small as it was when only lowercase hex was found.
     #[test]
     fn escape_literals_stay_few() {
-        assert_eq!(escape_literals(b"tsk_live_").len(), 14);
+        assert_eq!(escape_literals(b"tsk_live_").len(), 13);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use regex::bytes::Regex;
 
 use super::decode::{
     decode_base64_run, decode_base64_uuid, decode_escape_run, decode_percent_run, decode_utf16_run,
-    escape_follows, transcode_utf16_bom,
+    escape_follows, percent_follows, transcode_utf16_bom,
 };
 use super::inline::inline_allowed;
 use super::judge::{judge_key_body, judge_uuid};
@@ -170,6 +170,18 @@ impl Engine {
                             decoded_until =
                                 self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
                         }
+                        // A short anchor whose context goes on percent-encoded
+                        // (`TUSKY%5FAPI%5FKEY%3D…`): its rule names that context in
+                        // `encoded_anchors`.
+                        if depth < MAX_DECODE_DEPTH
+                            && start >= decoded_until
+                            && !self.rules[index].encoded_anchors.is_empty()
+                            && percent_follows(text, end)
+                        {
+                            let (region, decoded) = decode_percent_run(text, start, end);
+                            decoded_until = region.1;
+                            self.push_decoded(&decoded, region, Encoding::Percent, depth, &mut out);
+                        }
                     }
                     _ if depth >= MAX_DECODE_DEPTH || start < decoded_until => {}
                     HitKind::Base64 => {
@@ -195,12 +207,11 @@ impl Engine {
                         if escape_follows(text, end) {
                             decoded_until =
                                 self.push_escaped(text, start, end, depth, &mut escaped, &mut out);
+                        } else if percent_follows(text, end) {
+                            let (region, decoded) = decode_percent_run(text, start, end);
+                            decoded_until = region.1;
+                            self.push_decoded(&decoded, region, Encoding::Percent, depth, &mut out);
                         }
-                    }
-                    HitKind::Percent => {
-                        let (region, decoded) = decode_percent_run(text, start, end);
-                        decoded_until = region.1;
-                        self.push_decoded(&decoded, region, Encoding::Percent, depth, &mut out);
                     }
                     HitKind::Utf16 { .. } => {
                         // Little- and big-endian anchors overlap inside either text; the reading

@@ -33,6 +33,12 @@ pub struct RuleDef {
     pub confidence: Confidence,
     /// Literals of which one must occur for the rule to run (the prefilter).
     pub anchors: Vec<String>,
+    /// Literals whose base64, percent-encoded and UTF-16 forms the prefilter also searches for,
+    /// so that the rule runs on the decoded text: for rules whose anchors are too short to have
+    /// rare encodings (`TUSKY_` for the `TUSKY` of `TUSKY_API_KEY=<uuid>`). Anchors of 6 bytes or
+    /// more get these forms (and string-escape forms) anyway.
+    #[serde(default)]
+    pub encoded_anchors: Vec<String>,
     /// Regexes with a named group `secret` (or `body`, the random part after the anchor).
     pub patterns: Vec<String>,
     #[serde(default = "no_judge")]
@@ -84,6 +90,9 @@ pub fn validate(rule: &RuleDef) -> Result<()> {
     }
     if rule.anchors.is_empty() || rule.anchors.iter().any(|a| a.len() < 3) {
         bail!("every rule needs at least one literal anchor of 3 or more bytes (the prefilter)");
+    }
+    if rule.encoded_anchors.iter().any(|a| a.len() < 6) {
+        bail!("every encoded anchor needs 6 or more bytes: shorter ones have no rare base64 form");
     }
     if rule.examples.is_empty() {
         bail!(
@@ -205,6 +214,20 @@ mod tests {
                 compile_pattern(rule, pattern).unwrap();
             }
         }
+    }
+
+    /// An encoded anchor shorter than 6 bytes has no rare base64 form: refused, not searched.
+    #[test]
+    fn short_encoded_anchors_are_refused() {
+        let mut rule = builtin_rules().unwrap()[0].clone();
+        rule.encoded_anchors = vec!["TUSK".into()];
+        let error = validate(&rule).expect_err("a 4-byte encoded anchor is refused");
+        assert!(
+            format!("{error:#}").contains("6 or more bytes"),
+            "{error:#}"
+        );
+        rule.encoded_anchors = vec!["TUSKY_".into()];
+        validate(&rule).unwrap();
     }
 
     #[test]

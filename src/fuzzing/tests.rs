@@ -91,9 +91,8 @@ fn key_markers_reach_every_decoder() {
         let text = expand_keys(&[b'k', b'=', 1, selector, b'\n']);
         assert!(!text.contains(&1), "marker left in {text:?}");
         let found = scanner.scan_blob("notes.txt", &text).occurrences;
-        // Legacy (UUID) keys are looked for in plain text only; prefixed keys in every form.
-        let expected = usize::from(selector % 3 != 2 || selector < 3);
-        assert_eq!(found.len(), expected, "selector {selector}: {found:?}");
+        // Every key in every form, legacy (UUID) keys next to their name included.
+        assert_eq!(found.len(), 1, "selector {selector}: {found:?}");
     }
 }
 

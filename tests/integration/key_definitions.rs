@@ -176,3 +176,19 @@ fn code_that_posts_a_list_of_bodies_is_judged_per_body() {
     );
     assert!(scan(&dir).is_empty());
 }
+
+#[test]
+fn scopes_list_grown_before_the_request_is_judged_whole() {
+    let dir = TempDir::new().unwrap();
+    let code = "import requests\n\nscopes = [\"files:read\"]\nif needs_admin:\n    scopes.append(\"members:write\")\nresp = requests.post(f\"{BASE}/v2/%api-keys%\", json={\"name\": \"ops\", \"scopes\": scopes})\n";
+    write(&dir, "provision.py", code);
+    let found = scan(&dir);
+    assert_eq!(rules_and_lines(&found), vec![("tusky-write-scopes", 6)]);
+    // Growing it with a read scope only keeps it narrow.
+    write(
+        &dir,
+        "provision.py",
+        &code.replace("members:write", "volumes:read"),
+    );
+    assert!(scan(&dir).is_empty());
+}

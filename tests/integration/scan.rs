@@ -184,6 +184,64 @@ fn legacy_uuid_keys_only_in_tusky_context() {
     );
 }
 
+/// `TUSKY_API_KEY=<uuid>` stored encoded: a whole `.env` in a Kubernetes Secret
+/// (`kubectl create secret --from-file=.env`, base64), a percent-encoded URL parameter and a
+/// UTF-16 file without a BOM are still Tusky context; the same forms of a request id are not.
+#[test]
+fn legacy_keys_in_encoded_env_lines() {
+    let dir = TempDir::new().unwrap();
+    let (k8s_key, url_key, utf16_key, other) = (
+        legacy_key(11),
+        legacy_key(12),
+        legacy_key(13),
+        legacy_key(14),
+    );
+    let env_file = format!("APP_ENV=prod\nTUSKY_API_KEY={k8s_key}\nTUSKY_REQUEST_ID={other}\n");
+    dir.child("secret.yaml")
+        .write_str(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-env\ndata:\n  .env: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(env_file)
+        ))
+        .unwrap();
+    dir.child("call.sh")
+        .write_str(&format!(
+            "curl 'https://example.test/set?line=TUSKY%5FAPI%5FKEY%3D{url_key}'\n"
+        ))
+        .unwrap();
+    let utf16: Vec<u8> = format!("TUSKY_API_KEY={utf16_key}\r\n")
+        .bytes()
+        .flat_map(|b| [b, 0])
+        .collect();
+    dir.child("settings.txt").write_binary(&utf16).unwrap();
+    dir.child("log.txt")
+        .write_str(&format!("GET /v2/files?q=TUSKY%5FREQUEST%5FID%3D{other}\n"))
+        .unwrap();
+    let (report, _) = scan_json(dir.path(), &[]);
+    let mut found: Vec<(&str, &str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "secret")
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap(),
+                f["locations"][0]["path"].as_str().unwrap(),
+                f["locations"][0]["encoding"].as_str().unwrap_or("plain"),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("tusky-legacy-key", "call.sh", "percent"),
+            ("tusky-legacy-key", "secret.yaml", "base64"),
+            ("tusky-legacy-key", "settings.txt", "utf16le"),
+        ],
+        "{report:#}"
+    );
+}
+
 #[test]
 fn encoded_and_awkward_files_are_scanned() {
     let dir = TempDir::new().unwrap();

@@ -133,6 +133,50 @@ pub(super) fn find_scopes(text: &str, from: usize, to: usize) -> Option<(usize, 
     found
 }
 
+/// The `scopes` list a variable is given in `text[from..to]` before the call that sends it, with
+/// the scopes added to it on the lines that follow (`scopes.push('members:write')`,
+/// `scopes.append(…)`, `scopes += […]`, `scopes << …`, Go `scopes = append(scopes, …)`): a list
+/// built over several lines is judged whole.
+pub(super) fn scopes_built_before(
+    text: &str,
+    from: usize,
+    to: usize,
+) -> Option<(usize, ScopesValue)> {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let addition = regex(
+        &CELL,
+        r#"\bscopes\s*(?:\.\s*(?:push|append|add|extend|concat|insert|unshift)\s*(?P<call>\()|(?:\+=|<<)[ \t]*|=\s*append\s*(?P<go>\()\s*scopes\s*,)"#,
+    );
+    let (at, value) = find_scopes(text, from, to)?;
+    let ScopesValue::List(mut items) = value else {
+        return Some((at, value));
+    };
+    for found in addition.captures_iter(&text[at..to]) {
+        let Some(whole) = found.get(0) else { continue };
+        let open = match found.name("call").or(found.name("go")) {
+            Some(paren) => Some(at + paren.start()),
+            None => text[at + whole.end()..to]
+                .starts_with(['[', '('])
+                .then_some(at + whole.end()),
+        };
+        let added = match open {
+            Some(open) => {
+                let close = matching_close(text, open, to);
+                &text[open + 1..close.max(open + 1)]
+            }
+            // `scopes << 'files:write'`: the rest of the line.
+            None => {
+                let rest = &text[at + whole.end()..to];
+                &rest[..rest.find('\n').unwrap_or(rest.len())]
+            }
+        };
+        // `extend(["a", "b"])`, `concat(['a'])`: the list inside the call.
+        let added = added.trim().trim_start_matches('[').trim_end_matches(']');
+        items.extend(list_items(added));
+    }
+    Some((at, ScopesValue::List(items)))
+}
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -149,7 +193,8 @@ pub(super) fn parse_scopes_value(text: &str, at: usize) -> ScopesValue {
         i += 1;
     }
     let rest = &text[i..limit];
-    let after_separator = if let Some(r) = rest.strip_prefix("=>") {
+    // `=>` (PHP, Ruby), `:=` (Go), `:` and `=`.
+    let after_separator = if let Some(r) = rest.strip_prefix("=>").or(rest.strip_prefix(":=")) {
         r
     } else if let Some(r) = rest.strip_prefix(':').filter(|r| !r.starts_with(':')) {
         r

@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::body::{definition_request, find_scopes, request_from_body, requests_from_body};
+use super::body::{
+    definition_request, find_scopes, request_from_body, requests_from_body, scopes_built_before,
+};
 use super::definitions::{last_definitions_in, yaml_block_items};
 use super::{COLLECTION_ANCHORS, Request, ScopesValue, anchors, regex};
 use crate::lints::text::{
@@ -286,7 +288,7 @@ fn single_url_request(
     if !definitions.is_empty() {
         return Some(definition_requests(text, &definitions));
     }
-    if let Some((at, value)) = find_scopes(text, before_from, site.at)
+    if let Some((at, value)) = scopes_built_before(text, before_from, site.at)
         && value != ScopesValue::Unreadable
     {
         return Some(vec![Request {
@@ -625,7 +627,26 @@ fn sdk_request(
     }
     let before_from = index.start_lines_before(start, 15);
     let definitions = last_definitions_in(text, index, before_from, line_start);
-    (!definitions.is_empty()).then(|| definition_requests(text, &definitions))
+    if !definitions.is_empty() {
+        return Some(definition_requests(text, &definitions));
+    }
+    // `create(name="ci", scopes=scopes)`: the variable's list, built on the lines before.
+    if !matches!(
+        find_scopes(text, open + 1, close),
+        Some((_, ScopesValue::Unreadable))
+    ) {
+        return None;
+    }
+    match scopes_built_before(text, before_from, line_start) {
+        Some((at, value)) if value != ScopesValue::Unreadable => Some(vec![Request {
+            start: line_start,
+            end: close,
+            scopes: value,
+            scopes_at: Some(at),
+            definition: None,
+        }]),
+        _ => None,
+    }
 }
 
 /// Key definitions in a provisioning spec: `api_keys:` followed by a YAML block, or a JSON/flow

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::judgement::REQUEST_TEXT_BYTES;
 use super::*;
-use crate::lints::{ADMIN_KEY_CREATED, UNKNOWN_SCOPE, WRITE_SCOPES};
+use crate::lints::{ADMIN_KEY_CREATED, BROAD_SCOPES, UNKNOWN_SCOPE, WRITE_SCOPES};
 
 /// Fixtures spell `%api-keys%` so this file holds no request itself (the repo scans clean).
 fn fixture(text: &str) -> String {
@@ -322,4 +322,37 @@ fn lint_fingerprints_hash_the_request_not_the_message() {
         &|_| true,
     );
     assert_ne!(other_path.occurrences[0].fingerprint, plain.fingerprint);
+}
+
+/// A scopes variable grown on the lines before the call (push, append, +=, <<, Go append) is
+/// judged with every scope added; additions to another list are not counted.
+#[test]
+fn scopes_lists_built_over_several_lines_are_judged_whole() {
+    let call = "await fetch(`${BASE}/v2/%api-keys%`, { method: 'POST', body: JSON.stringify({ name: 'x', scopes }) });\n";
+    for (grow, expected) in [
+        (
+            "scopes.push('members:write');\n",
+            vec![(WRITE_SCOPES.to_owned(), 3)],
+        ),
+        ("scopes.push('volumes:read');\n", vec![]),
+        ("others.push('members:write');\n", vec![]),
+        (
+            "scopes.unshift('aggregators:write');\n",
+            vec![(WRITE_SCOPES.to_owned(), 3)],
+        ),
+    ] {
+        let js = format!("const scopes = ['files:read'];\n{grow}{call}");
+        assert_eq!(lint("a.js", &js), expected, "{js}");
+    }
+    let python = "scopes = [\n    \"files:read\",\n]\nscopes.extend([\"files:write\", \"volumes:write\"])\nscopes += [\"members:write\"]\nscopes.append(\"aggregators:write\")\nkey = client.%api_keys%.create(name=\"ops\", scopes=scopes)\n";
+    assert_eq!(lint("a.py", python), vec![(BROAD_SCOPES.to_owned(), 7)]);
+    let ruby = "scopes = ['files:read']\nscopes << 'members:write'\nclient.%api_keys%.create(name: 'ops', scopes: scopes)\n";
+    assert_eq!(lint("a.rb", ruby), vec![(WRITE_SCOPES.to_owned(), 3)]);
+    // An SDK call that passes no scopes variable is not given an earlier list.
+    let unrelated =
+        "scopes = ['members:write']\nclient.%api_keys%.create(name: 'ops', expires_at: x)\n";
+    assert_eq!(
+        lint("b.rb", unrelated),
+        vec![(ADMIN_KEY_CREATED.to_owned(), 2)]
+    );
 }
