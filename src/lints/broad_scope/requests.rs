@@ -6,9 +6,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::body::{
-    definition_request, find_scopes, request_from_body, requests_from_body, scopes_built_before,
-};
+use super::body::{definition_request, request_from_body, requests_from_body, scopes_built_before};
 use super::definitions::{last_definitions_in, yaml_block_items};
 use super::{COLLECTION_ANCHORS, Request, ScopesValue, anchors, regex};
 use crate::lints::text::{
@@ -630,15 +628,19 @@ fn sdk_request(
     if !definitions.is_empty() {
         return Some(definition_requests(text, &definitions));
     }
-    // `create(name="ci", scopes=scopes)`: the variable's list, built on the lines before.
-    if !matches!(
-        find_scopes(text, open + 1, close),
-        Some((_, ScopesValue::Unreadable))
-    ) {
+    // `create(name="ci", scopes=scopes)`: the variable's list, built on the lines before. Only a
+    // call that passes the `scopes` variable, and only a list (a `scopes=None` seen before may be
+    // a parameter's default, not this variable's value).
+    static PASSES_SCOPES: OnceLock<Regex> = OnceLock::new();
+    let passes_scopes = regex(
+        &PASSES_SCOPES,
+        r"(?i:\bscopes\s*(?::|=)\s*)scopes\b|[{,]\s*scopes\s*[,}]",
+    );
+    if !passes_scopes.is_match(&text[open + 1..close]) {
         return None;
     }
     match scopes_built_before(text, before_from, line_start) {
-        Some((at, value)) if value != ScopesValue::Unreadable => Some(vec![Request {
+        Some((at, value @ ScopesValue::List(_))) => Some(vec![Request {
             start: line_start,
             end: close,
             scopes: value,

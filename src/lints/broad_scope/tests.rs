@@ -348,6 +348,13 @@ fn scopes_lists_built_over_several_lines_are_judged_whole() {
     assert_eq!(lint("a.py", python), vec![(BROAD_SCOPES.to_owned(), 7)]);
     let ruby = "scopes = ['files:read']\nscopes << 'members:write'\nclient.%api_keys%.create(name: 'ops', scopes: scopes)\n";
     assert_eq!(lint("a.rb", ruby), vec![(WRITE_SCOPES.to_owned(), 3)]);
+    // A `scopes=None` before the call may be a parameter default, not the variable's value;
+    // a call that names `scopes` only in a string passes no variable (this repository's own
+    // tests once tripped the self-scan that way).
+    let default_param = "def make(name, scopes=None):\n    pass\n\nkey = client.%api_keys%.create(name=\"x\", scopes=scopes)\n";
+    assert!(lint("c.py", default_param).is_empty());
+    let in_a_string = "def make(name, scopes=None):\n    pass\n\nx = create_api_key(\n    \"scopes\",\n    \": [\",\n)\n";
+    assert!(lint("d.py", in_a_string).is_empty());
     // An SDK call that passes no scopes variable is not given an earlier list.
     let unrelated =
         "scopes = ['members:write']\nclient.%api_keys%.create(name: 'ops', expires_at: x)\n";
