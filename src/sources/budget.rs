@@ -6,6 +6,8 @@
 //!
 //! - rebuilt trees kept for the walk (the rest are read again through libgit2 when the walk
 //!   reaches them);
+//! - the last tree the walk saw at each directory path (the next version there is compared
+//!   with it, byte for byte);
 //! - the walk's graph edges (one u32 per tree entry, the largest part on big histories): past
 //!   their share they go to an unlinked temporary file and are read back by attribution;
 //! - pages of the mapped packs: released behind the reader once their share is resident;
@@ -13,7 +15,7 @@
 
 /// Default for `tuskguard history --memory-budget` (MiB): git/git (about a million objects)
 /// stays under 400 MiB peak RSS with it.
-pub const DEFAULT_MEMORY_BUDGET_MIB: u64 = 128;
+pub const DEFAULT_MEMORY_BUDGET_MIB: u64 = 96;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryBudget {
@@ -39,7 +41,13 @@ impl MemoryBudget {
 
     /// Rebuilt trees kept ahead of the walk.
     pub fn tree_cache(self) -> usize {
-        usize::try_from(self.bytes / 2).unwrap_or(usize::MAX)
+        usize::try_from(self.bytes * 3 / 8).unwrap_or(usize::MAX)
+    }
+
+    /// The last tree seen at each directory path, which the next version there is compared
+    /// with.
+    pub fn reference_trees(self) -> usize {
+        usize::try_from(self.bytes / 8).unwrap_or(usize::MAX)
     }
 
     /// The walk's graph edges kept in memory (in edges of 4 bytes).
@@ -67,6 +75,7 @@ mod tests {
         for mib in [0, 1, 192, 4096] {
             let budget = MemoryBudget::from_mib(mib);
             let total = budget.tree_cache() as u64
+                + budget.reference_trees() as u64
                 + budget.edges_in_memory() as u64 * 4
                 + budget.pack_pages()
                 + budget.libgit2_mapped();

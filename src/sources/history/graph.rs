@@ -1,6 +1,7 @@
 //! Pass 1's view of history: each tree visited once, each new blob handed to the scanner, and a
 //! compact graph (u32 indices, no names) kept so that attribution never re-reads every tree.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -63,12 +64,25 @@ pub struct TreeGraph<'r> {
     submodules_noted: bool,
     /// Said once: the edges could not be spilled to disk.
     spill_failed: bool,
+    /// Per directory path, the last new tree visited there (see `visit_tree`).
+    references: HashMap<String, Rc<Reference>>,
+    reference_bytes: usize,
+    reference_limit: usize,
+    /// Tree entries taken from a reference instead of being parsed and looked up.
+    pub reused_entries: u64,
     /// Per ref that points at a tree or blob (in `Tips::objects` order): its tree or blob index.
     pub tip_objects: Vec<u32>,
     /// Trees already rebuilt from the packs, kept through attribution (which needs the names
     /// of the few trees on the way to a finding). Shared so a visit can hold one tree's bytes
     /// while it recurses.
     tree_cache: Rc<OidMap<Box<[u8]>>>,
+}
+
+/// A tree as the walk last saw it at one path: its bytes, and per entry where the entry ends
+/// and its edge (NONE for an entry without one).
+struct Reference {
+    bytes: Box<[u8]>,
+    entries: Vec<(u32, u32)>,
 }
 
 /// A tree's raw bytes, from the pack reader's cache or from libgit2.
@@ -112,14 +126,20 @@ impl<'r> TreeGraph<'r> {
             cut_commits: Vec::new(),
             submodules_noted: false,
             spill_failed: false,
+            references: HashMap::new(),
+            reference_bytes: 0,
+            reference_limit: usize::MAX,
+            reused_entries: 0,
             tip_objects: Vec::new(),
             tree_cache: Rc::default(),
         }
     }
 
-    /// Keeps at most `limit` edges in memory; the rest go to a temporary file.
-    pub fn limit_edges_in_memory(&mut self, limit: usize) {
-        self.edges = EdgeStore::with_limit(limit);
+    /// Keeps at most `edges` edges in memory (the rest go to a temporary file) and at most
+    /// `references` bytes of reference trees.
+    pub fn limit_memory(&mut self, edges: usize, references: usize) {
+        self.edges = EdgeStore::with_limit(edges);
+        self.reference_limit = references;
     }
 
     /// Trees rebuilt ahead of the walk; the ones not in it are read through libgit2.
@@ -253,81 +273,82 @@ impl<'r> TreeGraph<'r> {
         let mut children = Vec::new();
         let prefix_len = prefix.len();
         // Most entries of a new tree are objects already seen: those cost one map lookup, and
-        // their paths are built only when something needs them.
-        let allowlist = self.scanner.has_path_allowlist();
-        let mut rest = data;
-        while !rest.is_empty() {
+        // their paths are built only when something needs them. Better still, most of a new
+        // tree is byte for byte the last version seen at its path: runs of equal entries take
+        // that version's edges without being parsed or looked up. Only for a scan without a
+        // path allowlist, where what an entry gives depends on its bytes and path alone.
+        let reuse = scan && !self.scanner.has_path_allowlist();
+        let reference = if reuse {
+            self.references.get(prefix.as_str()).cloned()
+        } else {
+            None
+        };
+        // Per entry: where it ends in `data`, and its edge (NONE when it has none).
+        let mut recorded: Vec<(u32, u32)> = Vec::new();
+        let (mut at, mut ref_entry, mut ref_at) = (0usize, 0usize, 0usize);
+        while at < data.len() {
+            if let Some(reference) = &reference {
+                let same = common_prefix(&data[at..], reference.bytes.get(ref_at..).unwrap_or(&[]));
+                let first = ref_entry;
+                while ref_entry < reference.entries.len()
+                    && reference.entries[ref_entry].0 as usize - ref_at <= same
+                {
+                    ref_entry += 1;
+                }
+                if ref_entry > first {
+                    for (end, child) in &reference.entries[first..ref_entry] {
+                        if *child != NONE {
+                            children.push(*child);
+                        }
+                        recorded.push(((at + (*end as usize - ref_at)) as u32, *child));
+                    }
+                    let run_end = reference.entries[ref_entry - 1].0 as usize;
+                    at += run_end - ref_at;
+                    ref_at = run_end;
+                    self.reused_entries += (ref_entry - first) as u64;
+                    continue;
+                }
+            }
+            let rest = &data[at..];
             let Some((entry, tail)) = next_entry(rest) else {
                 self.corrupt_tree(prefix, tree_id, "malformed entry");
                 break;
             };
-            rest = tail;
-            let Some(id) = ObjectId::from_slice(entry.oid) else {
-                break;
+            let before = children.len();
+            self.visit_entry(
+                &entry,
+                (prefix, prefix_len),
+                depth,
+                scan,
+                send,
+                &mut children,
+            );
+            at += rest.len() - tail.len();
+            let child = if children.len() > before {
+                children[children.len() - 1]
+            } else {
+                NONE
             };
-            match entry.mode {
-                MODE_TREE => {
-                    if !allowlist && let Some(known) = self.tree_ids.get(&id) {
-                        children.push(edge(*known, true));
-                        continue;
-                    }
-                    set_path(prefix, prefix_len, entry.name);
-                    if self.scanner.path_allowed(Path::new(prefix.as_str()), true) {
-                        self.stats.skip(SkipReason::ConfigAllowed, None);
-                        continue;
-                    }
-                    prefix.push('/');
-                    let child = self.visit_tree(id, prefix, depth + 1, scan, send);
-                    children.push(edge(child, true));
-                }
-                MODE_GITLINK => {
-                    if !self.submodules_noted && scan {
-                        self.submodules_noted = true;
-                        set_path(prefix, prefix_len, entry.name);
-                        self.stats.warn(format!(
-                            "{prefix}: submodule history is not audited (run tuskguard history inside it)"
-                        ));
-                    }
-                }
-                _ => {
-                    let known = self.blob_ids.get(&id).copied();
-                    let env_candidate = scan && self.env_lint && might_be_env_file(entry.name);
-                    if let Some(known) = known
-                        && !allowlist
-                        && !env_candidate
-                    {
-                        children.push(edge(known, false));
-                        continue;
-                    }
-                    set_path(prefix, prefix_len, entry.name);
-                    let path = prefix.as_str();
-                    if self.scanner.path_allowed(Path::new(path), false) {
-                        self.stats.skip(SkipReason::ConfigAllowed, None);
-                        continue;
-                    }
-                    if env_candidate && is_env_file_path(path) {
-                        self.env_blobs.push(id.to_oid());
-                    }
-                    let blob = match known {
-                        Some(known) => known,
-                        None => {
-                            let next = self.blob_ids.len() as u32;
-                            self.blob_ids.insert(id, next);
-                            if scan {
-                                send(BlobJob {
-                                    blob: id.to_oid(),
-                                    path: path.to_owned(),
-                                    secrets_found: None,
-                                });
-                            }
-                            next
-                        }
-                    };
-                    children.push(edge(blob, false));
+            recorded.push((at as u32, child));
+            // Back in step with the reference: past its entries whose names sort up to this
+            // one's (deleted or changed since).
+            if let Some(reference) = &reference {
+                while ref_entry < reference.entries.len()
+                    && reference
+                        .bytes
+                        .get(ref_at..)
+                        .and_then(next_entry)
+                        .is_some_and(|(previous, _)| previous.name <= entry.name)
+                {
+                    ref_at = reference.entries[ref_entry].0 as usize;
+                    ref_entry += 1;
                 }
             }
         }
         prefix.truncate(prefix_len);
+        if reuse && data.len() <= u32::MAX as usize {
+            self.remember(prefix, data, recorded);
+        }
         let (outcome, range) = self.edges.push(&children);
         if let Err(err) = outcome
             && !self.spill_failed
@@ -340,6 +361,106 @@ impl<'r> TreeGraph<'r> {
         }
         self.tree_edges[index as usize] = range;
         index
+    }
+
+    /// Visits one entry of a new tree (see `visit_tree`), pushing its edge, if any, to
+    /// `children`.
+    fn visit_entry(
+        &mut self,
+        entry: &RawEntry<'_>,
+        (prefix, prefix_len): (&mut String, usize),
+        depth: usize,
+        scan: bool,
+        send: &mut dyn FnMut(BlobJob),
+        children: &mut Vec<u32>,
+    ) {
+        let allowlist = self.scanner.has_path_allowlist();
+        // `next_entry` hands out 20-byte ids.
+        let Some(id) = ObjectId::from_slice(entry.oid) else {
+            return;
+        };
+        match entry.mode {
+            MODE_TREE => {
+                if !allowlist && let Some(known) = self.tree_ids.get(&id) {
+                    children.push(edge(*known, true));
+                    return;
+                }
+                set_path(prefix, prefix_len, entry.name);
+                if self.scanner.path_allowed(Path::new(prefix.as_str()), true) {
+                    self.stats.skip(SkipReason::ConfigAllowed, None);
+                    return;
+                }
+                prefix.push('/');
+                let child = self.visit_tree(id, prefix, depth + 1, scan, send);
+                children.push(edge(child, true));
+            }
+            MODE_GITLINK => {
+                if !self.submodules_noted && scan {
+                    self.submodules_noted = true;
+                    set_path(prefix, prefix_len, entry.name);
+                    self.stats.warn(format!(
+                        "{prefix}: submodule history is not audited (run tuskguard history inside it)"
+                    ));
+                }
+            }
+            _ => {
+                let known = self.blob_ids.get(&id).copied();
+                let env_candidate = scan && self.env_lint && might_be_env_file(entry.name);
+                if let Some(known) = known
+                    && !allowlist
+                    && !env_candidate
+                {
+                    children.push(edge(known, false));
+                    return;
+                }
+                set_path(prefix, prefix_len, entry.name);
+                let path = prefix.as_str();
+                if self.scanner.path_allowed(Path::new(path), false) {
+                    self.stats.skip(SkipReason::ConfigAllowed, None);
+                    return;
+                }
+                if env_candidate && is_env_file_path(path) {
+                    self.env_blobs.push(id.to_oid());
+                }
+                let blob = match known {
+                    Some(known) => known,
+                    None => {
+                        let next = self.blob_ids.len() as u32;
+                        self.blob_ids.insert(id, next);
+                        if scan {
+                            send(BlobJob {
+                                blob: id.to_oid(),
+                                path: path.to_owned(),
+                                secrets_found: None,
+                            });
+                        }
+                        next
+                    }
+                };
+                children.push(edge(blob, false));
+            }
+        }
+    }
+
+    /// Keeps a tree as the reference for the next new tree at `prefix`; the references
+    /// together stay within their share of the memory budget (past it, they start over).
+    fn remember(&mut self, prefix: &str, data: &[u8], entries: Vec<(u32, u32)>) {
+        let cost = data.len() + entries.len() * 8 + prefix.len() + 64;
+        if cost > self.reference_limit {
+            return;
+        }
+        if self.reference_bytes + cost > self.reference_limit {
+            self.references.clear();
+            self.reference_bytes = 0;
+        }
+        let reference = Rc::new(Reference {
+            bytes: data.into(),
+            entries,
+        });
+        self.reference_bytes += cost;
+        if let Some(old) = self.references.insert(prefix.to_owned(), reference) {
+            self.reference_bytes -= old.bytes.len() + old.entries.len() * 8 + prefix.len() + 64;
+        }
     }
 }
 
@@ -383,6 +504,24 @@ fn next_entry(data: &[u8]) -> Option<(RawEntry<'_>, &[u8])> {
     Some((RawEntry { mode, name, oid }, &after_mode[nul + 21..]))
 }
 
+/// How many bytes two slices have in common at their start, eight at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut same = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
+        if x != y {
+            return same + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        same += 8;
+    }
+    same + a[same..]
+        .iter()
+        .zip(&b[same..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 /// Splits an edge into (index, is_tree).
 pub fn split_edge(edge: u32) -> (u32, bool) {
     (edge >> 1, edge & 1 == 1)
@@ -391,6 +530,7 @@ pub fn split_edge(edge: u32) -> (u32, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use git2::Oid;
 
     #[test]
     fn every_env_file_pattern_passes_the_prefilter() {
@@ -403,6 +543,91 @@ mod tests {
         {
             assert!(might_be_env_file(pattern.as_bytes()), "{pattern}");
         }
+    }
+
+    /// A new version of a directory reuses the previous version's edges for every entry that
+    /// is byte for byte the same, and still gives exactly the edges and the new blobs (with
+    /// their paths) that parsing every entry would.
+    #[test]
+    fn a_new_tree_version_reuses_the_unchanged_entries_of_the_last_one() {
+        let dir = assert_fs::TempDir::new().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let blob = |text: String| repo.blob(text.as_bytes()).unwrap();
+        let build = |files: &[(String, Oid)]| {
+            let mut builder = repo.treebuilder(None).unwrap();
+            for (name, id) in files {
+                builder.insert(name, *id, 0o100644).unwrap();
+            }
+            ObjectId::from(builder.write().unwrap())
+        };
+        let mut files: Vec<(String, Oid)> = (0..60)
+            .map(|n| {
+                (
+                    format!("file-{n:02}.txt"),
+                    blob(format!("version 1 of {n}\n")),
+                )
+            })
+            .collect();
+        let first = build(&files);
+        // Changed, deleted and added entries, at the start, middle and end.
+        files[0].1 = blob("changed 0\n".to_owned());
+        files.remove(30);
+        files[40].1 = blob("changed 41\n".to_owned());
+        files.push(("zz-new.txt".to_owned(), blob("new\n".to_owned())));
+        files.insert(
+            10,
+            ("file-09b.txt".to_owned(), blob("inserted\n".to_owned())),
+        );
+        let second = build(&files);
+
+        let odb = repo.odb().unwrap();
+        let scanner = Scanner::builtin().unwrap();
+        let stats = ScanStats::default();
+        let mut graph = TreeGraph::new(&repo, &odb, &scanner, &stats);
+        let mut sent = Vec::new();
+        graph.visit_tree(first, &mut String::new(), 0, true, &mut |job| {
+            sent.push(job.path)
+        });
+        assert_eq!((sent.len(), graph.reused_entries), (60, 0));
+        sent.clear();
+        let tree = graph.visit_tree(second, &mut String::new(), 0, true, &mut |job| {
+            sent.push(job.path)
+        });
+        sent.sort();
+        assert_eq!(
+            sent,
+            ["file-00.txt", "file-09b.txt", "file-41.txt", "zz-new.txt"]
+        );
+        // 62 entries, four of them new: at least 55 taken from the first version unparsed.
+        assert!(graph.reused_entries >= 55, "{}", graph.reused_entries);
+        let blob_of: std::collections::HashMap<u32, ObjectId> = graph
+            .blob_ids
+            .iter()
+            .map(|(id, index)| (*index, *id))
+            .collect();
+        let edges = graph.edges.get(graph.tree_edges[tree as usize]);
+        let got: Vec<ObjectId> = edges
+            .iter()
+            .map(|edge| blob_of[&split_edge(*edge).0])
+            .collect();
+        let expected: Vec<ObjectId> = files.iter().map(|(_, id)| ObjectId::from(*id)).collect();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort_by_key(|id| {
+            files
+                .iter()
+                .find(|(_, f)| ObjectId::from(*f) == *id)
+                .map(|(name, _)| name.clone())
+        });
+        assert_eq!(got, expected_sorted);
+    }
+
+    #[test]
+    fn common_prefixes_are_counted_to_the_byte() {
+        assert_eq!(common_prefix(b"", b"abc"), 0);
+        assert_eq!(common_prefix(b"abcdefghijk", b"abcdefghijk"), 11);
+        assert_eq!(common_prefix(b"abcdefghijk", b"abcdefghXjk"), 8);
+        assert_eq!(common_prefix(b"abcdeXghijk", b"abcdefghijk"), 5);
+        assert_eq!(common_prefix(b"abc", b"abd"), 2);
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn scan_history(
     let odb = repo.odb().context("cannot open the object database")?;
     let budget = MemoryBudget::from_mib(settings.memory_budget_mib);
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
-    graph.limit_edges_in_memory(budget.edges_in_memory());
+    graph.limit_memory(budget.edges_in_memory(), budget.reference_trees());
     let grafts = Grafts::load(repo.commondir(), stats);
     if is_partial_clone(repo) {
         stats.warn(
