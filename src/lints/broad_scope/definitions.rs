@@ -9,7 +9,7 @@ use regex::Regex;
 
 use super::body::{find_scopes, shows_a_body};
 use super::regex;
-use crate::lints::text::{LineIndex, child_objects, indent_of, object_lists};
+use crate::lints::text::{LineIndex, child_objects, indent_of, matching_close, object_lists};
 
 /// Collection names that say "key definitions" by themselves: under one of them an item needs
 /// only a visible body (`name`, `expiresAt`); under any other name the collection needs an item
@@ -34,6 +34,15 @@ fn response_field() -> &'static Regex {
     regex(
         &CELL,
         r#"(?i)(?:^|[^a-z0-9_])(?:created_?at|last_?used_?at)(?:\\?["'])?\s*(?:=>|:|=)"#,
+    )
+}
+
+/// A keys name whose value is a map (`"keys": {`, `api_keys = {`).
+fn named_map() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    regex(
+        &CELL,
+        r#"(?i)["']?\b(?:keys|api_?keys|api-keys|key_?definitions)["']?\s*(?::|=)\s*\{"#,
     )
 }
 
@@ -92,6 +101,23 @@ pub(super) fn collections_in(text: &str, index: &LineIndex, from: usize, to: usi
         }
         covered.push((open, close));
     }
+    // Maps of definitions by name under a keys name: `"keys": {"root": {…}, "ci": {…}}`.
+    for found in named_map().find_iter(&text[from..to]) {
+        let open = from + found.end() - 1;
+        if covered.iter().any(|&(a, b)| open > a && open < b) {
+            continue;
+        }
+        let close = matching_close(text, open, to);
+        let name = collection_name(text, index, open);
+        let items = child_objects(text, open, close);
+        if matches!(
+            judge_collection(text, &items, name, true),
+            Collection::Definitions
+        ) {
+            lists.push(items);
+            covered.push((open, close));
+        }
+    }
     lists.extend(yaml_definitions(text, index, from, to, &covered));
     let last = lists
         .iter()
@@ -131,10 +157,17 @@ fn judge_collection(
             return Collection::Responses;
         }
         let has_scopes = find_scopes(text, from, to).is_some();
-        all_bodies &= has_scopes || mapping_entries || shows_a_body(item);
+        all_bodies &= has_scopes || shows_a_body(item);
         any_scopes |= has_scopes;
     }
-    if all_bodies && (named || (any_scopes && !mapping_entries)) {
+    // A map's entries are named by their keys, so they need no `name` field, but one of them
+    // must write `scopes` (`keys: {up: {code: 38}}` is a keyboard, not key definitions).
+    let definitions = if mapping_entries {
+        named && (any_scopes || all_bodies)
+    } else {
+        all_bodies && (named || any_scopes)
+    };
+    if definitions {
         Collection::Definitions
     } else {
         Collection::Other
