@@ -182,9 +182,12 @@ fn collection_name<'a>(text: &'a str, index: &LineIndex, open: usize) -> &'a str
         return "";
     };
     let left = before[..separator].trim_end_matches([':', ' ', '\t', '"', '\'']);
+    // Past the whole character that ends the name: it may be wider than one byte (U+FFFD).
     let name_start = left
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &left[name_start..]
 }
 
