@@ -182,9 +182,12 @@ fn collection_name<'a>(text: &'a str, index: &LineIndex, open: usize) -> &'a str
         return "";
     };
     let left = before[..separator].trim_end_matches([':', ' ', '\t', '"', '\'']);
+    // Past the last character that cannot be in a name (it may be multi-byte: `→keys`).
     let name_start = left
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &left[name_start..]
 }
 
