@@ -106,3 +106,17 @@ fn matcher_seeds_hold_markers_not_keys() {
         assert!(raw.is_empty(), "a seed holds a key literal: {raw:?}");
     }
 }
+
+/// Inputs the fuzzers once crashed on, replayed on every test run.
+#[test]
+fn crashes_found_by_fuzzing_stay_fixed() {
+    // matcher, 2026-12-03: a key-definition list whose region began inside a character that
+    // lossy decoding had widened (`\xfe\xff` → two U+FFFD) sliced a str off a char boundary.
+    let definitions_mid_char: &[u8] = &[
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 5, 80, 79, 83, 84, 32, 47,
+        105, 111, 93, 118, 50, 47, 97, 112, 105, 45, 107, 101, 121, 115, 10, 5, 254, 255, 72, 69,
+        110, 58, 32, 66, 101, 97, 114, 101, 114, 32, 1, 0, 91, 10, 123, 34, 111, 99, 115, 112, 101,
+        115, 49, 58, 32, 117, 65, 117, 116, 105, 111, 93, 125, 10,
+    ];
+    matcher(definitions_mid_char);
+}
