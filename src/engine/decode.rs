@@ -187,18 +187,23 @@ pub fn escape_literals(anchor: &[u8]) -> Vec<Vec<u8>> {
 /// asked (`tsk` of `tsk\137live…`, `tsk%5Flive…`, `tsk_liv\x65…`).
 pub const ESCAPE_STEM_LEN: usize = 3;
 
-/// True when an escape (`\x`, `\u`, `\U`, octal) follows the run of letters and digits at `at`:
-/// a plain anchor whose key continues in escapes.
-pub fn escape_follows(text: &[u8], at: usize) -> bool {
+/// The bytes after the run of letters, digits and `_` (at most `limit` of them) at `at`.
+fn after_word(text: &[u8], at: usize, limit: usize) -> &[u8] {
     let rest = &text[at.min(text.len())..];
     let word = rest
         .iter()
-        .take(160)
+        .take(limit)
         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
         .count();
+    &rest[word..]
+}
+
+/// True when an escape (`\x`, `\u`, `\U`, octal) follows the run of letters and digits at `at`:
+/// a plain anchor whose key continues in escapes.
+pub fn escape_follows(text: &[u8], at: usize) -> bool {
     matches!(
-        rest.get(word..word + 2),
-        Some([b'\\', b'x' | b'u' | b'U' | b'0'..=b'7'])
+        after_word(text, at, 160),
+        [b'\\', b'x' | b'u' | b'U' | b'0'..=b'7', ..]
     )
 }
 
@@ -206,15 +211,9 @@ pub fn escape_follows(text: &[u8], at: usize) -> bool {
 /// a short anchor whose context is percent-encoded (`TUSKY%5FAPI%5FKEY%3D…`,
 /// `TUSKY_API_KEY%3D…`).
 pub fn percent_follows(text: &[u8], at: usize) -> bool {
-    let rest = &text[at.min(text.len())..];
-    let word = rest
-        .iter()
-        .take(40)
-        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-        .count();
     matches!(
-        rest.get(word..word + 3),
-        Some([b'%', hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit()
+        after_word(text, at, 40),
+        [b'%', hi, lo, ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit()
     )
 }
 

@@ -182,7 +182,8 @@ fn collection_name<'a>(text: &'a str, index: &LineIndex, open: usize) -> &'a str
         return "";
     };
     let left = before[..separator].trim_end_matches([':', ' ', '\t', '"', '\'']);
-    // Past the whole character that ends the name: it may be wider than one byte (U+FFFD).
+    // Past the last character that cannot be in a name: it may be wider than one byte (`→keys`,
+    // U+FFFD from lossy decoding).
     let name_start = left
         .char_indices()
         .rev()

@@ -191,6 +191,10 @@ fn arbitrary_text_around_anchors_never_panics() {
         "\nmethod: POST\n",
         "endpoint: /v2/%api-keys%",
         "createdAt: 1",
+        "→keys: [{",
+        "\u{2192}keys\": {",
+        "scopes.push(",
+        "scopes = append(scopes, ",
     ];
     let mut state = 7u64;
     for _ in 0..300 {
@@ -361,5 +365,19 @@ fn scopes_lists_built_over_several_lines_are_judged_whole() {
     assert_eq!(
         lint("b.rb", unrelated),
         vec![(ADMIN_KEY_CREATED.to_owned(), 2)]
+    );
+}
+
+/// A collection named right after a multi-byte character (`→keys`) is read without slicing into
+/// that character.
+#[test]
+fn collection_names_after_multibyte_characters() {
+    let text = "{\"endpoint\": \"POST /v2/%api-keys%\",\n\u{2192}keys: [{\"name\": \"r\", \"scopes\": null}, {\"name\": \"w\", \"scopes\": [\"members:write\"]}]}\n";
+    assert_eq!(
+        lint("a.json", text),
+        vec![
+            (ADMIN_KEY_CREATED.to_owned(), 2),
+            (WRITE_SCOPES.to_owned(), 2)
+        ]
     );
 }
