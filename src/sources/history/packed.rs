@@ -304,7 +304,7 @@ mod tests {
     use std::process::Command;
 
     use assert_fs::TempDir;
-    use git2::{Repository, Signature};
+    use git2::Repository;
 
     use super::*;
 
@@ -314,7 +314,6 @@ mod tests {
     fn the_tree_cache_stays_within_its_budget() {
         let dir = TempDir::new().unwrap();
         let repo = Repository::init_bare(dir.path()).unwrap();
-        let signature = Signature::now("T", "t@example.com").unwrap();
         let mut parent = None;
         for version in 0..20 {
             let mut root = repo.treebuilder(None).unwrap();
@@ -325,22 +324,9 @@ mod tests {
                     .unwrap();
             }
             let tree = repo.find_tree(root.write().unwrap()).unwrap();
-            let parents: Vec<_> = parent
-                .iter()
-                .map(|p| repo.find_commit(*p).unwrap())
-                .collect();
-            let parents: Vec<_> = parents.iter().collect();
-            parent = Some(
-                repo.commit(
-                    Some("refs/heads/main"),
-                    &signature,
-                    &signature,
-                    "v",
-                    &tree,
-                    &parents,
-                )
-                .unwrap(),
-            );
+            parent = Some(crate::sources::pack::tests::commit_on_main(
+                &repo, &tree, parent,
+            ));
         }
         let status = Command::new("git")
             .arg("-C")

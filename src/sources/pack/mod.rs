@@ -562,4 +562,4 @@ impl<D: Fn(Packed, Content<'_>) + Sync> Resolution<'_, D> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

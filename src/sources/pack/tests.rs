@@ -298,7 +298,6 @@ fn a_shared_clone_reads_the_packs_of_its_alternates() {
 fn objects_over_the_limit_are_said_not_inflated() {
     let dir = TempDir::new().unwrap();
     let repo = Repository::init_bare(dir.path()).unwrap();
-    let signature = Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).unwrap();
     // Versions of one file around a 64 KiB limit: packed, the big ones are bases or deltas with
     // big targets, the small ones deltas of big bases.
     let line = |n: usize| format!("line {n} of a file that grows and shrinks again\n");
@@ -310,22 +309,7 @@ fn objects_over_the_limit_are_said_not_inflated() {
         let mut root = repo.treebuilder(None).unwrap();
         root.insert("f.txt", blob, 0o100644).unwrap();
         let tree = repo.find_tree(root.write().unwrap()).unwrap();
-        let parents: Vec<_> = parent
-            .iter()
-            .map(|p| repo.find_commit(*p).unwrap())
-            .collect();
-        let parents: Vec<_> = parents.iter().collect();
-        parent = Some(
-            repo.commit(
-                Some("refs/heads/main"),
-                &signature,
-                &signature,
-                "v",
-                &tree,
-                &parents,
-            )
-            .unwrap(),
-        );
+        parent = Some(commit_on_main(&repo, &tree, parent));
     }
     repack(&repo, true);
     assert!(count_deltas(&repo) > 0);
@@ -393,4 +377,23 @@ fn overlapping_packs_deliver_each_object_once() {
             "{kind:?}"
         );
     }
+}
+
+/// Commits `tree` on `refs/heads/main` after `parent`: one step of a linear test history.
+pub(crate) fn commit_on_main(repo: &Repository, tree: &git2::Tree, parent: Option<Oid>) -> Oid {
+    let signature = Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).unwrap();
+    let parents: Vec<_> = parent
+        .iter()
+        .map(|p| repo.find_commit(*p).unwrap())
+        .collect();
+    let parents: Vec<_> = parents.iter().collect();
+    repo.commit(
+        Some("refs/heads/main"),
+        &signature,
+        &signature,
+        "v",
+        tree,
+        &parents,
+    )
+    .unwrap()
 }
