@@ -14,6 +14,8 @@ pub mod engine;
 pub mod findings;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
+#[cfg(test)]
+mod layers;
 pub mod lints;
 pub mod model;
 pub mod pipeline;

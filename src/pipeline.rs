@@ -16,17 +16,19 @@ use crate::findings::build::build_report;
 use crate::findings::collect::Collector;
 use crate::findings::suppression::{Baseline, IGNORE_FILE_NAME, Suppressions, load_ignore_file};
 use crate::findings::{FindingKind, Report};
+use crate::lints::env_check::{self, EnvFiles, EnvLintContext};
+use crate::lints::env_files;
 use crate::lints::{
-    ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, ENV_FILE_STAGED, LINT_RULES, staged_env_file,
+    ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, ENV_FILE_STAGED, LINT_RULES, committed_env_file,
+    staged_env_file,
 };
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
 use crate::sources::anchor::Anchors;
-use crate::sources::env_walk::{self, EnvLintContext};
-use crate::sources::history::{HistoryScan, HistoryScope, scan_history};
+use crate::sources::history::{HistoryScan, HistoryScope, PathWatch, scan_history};
 use crate::sources::progress::Progress;
 use crate::sources::staged::scan_staged;
-use crate::sources::tree::{TreeScan, count_files, scan_tree};
+use crate::sources::tree::{KeepFile, TreeScan, count_files, scan_tree};
 
 /// Everything a scanning command loads before it reads a file.
 pub struct Prepared {
@@ -215,7 +217,7 @@ pub fn scan_paths(
     let env_context = EnvLintContext {
         scanner: &prepared.scanner,
         stats: &stats,
-        anchors: &anchors,
+        stable_path: &|path| anchors.stable_path(path),
         relative_root: (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path()),
     };
     // The env-file lint judges the env files the one walk met; the index adds tracked ones.
@@ -223,7 +225,8 @@ pub fn scan_paths(
         || prepared.scanner.lint_enabled(ENV_FILE_NOT_IGNORED);
     let TreeScan {
         mut collector,
-        env_files,
+        kept_files,
+        nested_repos,
     } = scan_tree(
         roots,
         &anchors,
@@ -231,9 +234,13 @@ pub fn scan_paths(
         &prepared.scanner,
         &stats,
         progress,
-        want_env_files,
+        want_env_files.then_some(EnvFiles::wanted as KeepFile),
     );
-    let env_findings = env_walk::check_roots(roots, &env_files, &env_context);
+    let env_files = EnvFiles {
+        files: kept_files,
+        nested_repos,
+    };
+    let env_findings = env_check::check_roots(roots, &env_files, &env_context);
     collector.extend(env_findings);
     if prepared.settings.explain {
         // Only the tree walk reads ignore files (the index and history are what git holds).
@@ -298,9 +305,19 @@ pub fn audit_history(
     progress: &ProgressBar,
 ) -> Result<Report> {
     let stats = prepared.new_stats();
+    // The audit dates env files like findings; which paths those are is the lint's to say.
+    let watch = prepared
+        .scanner
+        .lint_enabled(ENV_FILE_COMMITTED)
+        .then_some(PathWatch {
+            name_may_match: env_files::might_be_env_file,
+            watched: env_files::is_env_file_path,
+            occurrence: committed_env_file,
+        });
     let scan = scan_history(
         repo,
         scope,
+        watch,
         &prepared.settings,
         &prepared.scanner,
         &stats,

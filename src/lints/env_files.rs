@@ -46,9 +46,31 @@ pub fn is_env_file_path(path: &str) -> bool {
     EnvFilePolicy::builtin().is_env_file_name(name)
 }
 
+/// Every env-file name pattern contains "env" (a unit test holds the policy to that), so a
+/// name without it needs no policy check: the history walk asks this of every new tree entry's
+/// name before it builds the entry's path.
+pub fn might_be_env_file(name: &[u8]) -> bool {
+    // Names are short and this runs for every blob entry of every new tree: a plain scan beats
+    // building a substring searcher per call.
+    name.windows(3).any(|window| window == b"env")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_env_file_pattern_passes_the_prefilter() {
+        let policy = EnvFilePolicy::builtin();
+        for pattern in policy
+            .exact
+            .iter()
+            .chain(&policy.prefixes)
+            .chain(&policy.suffixes)
+        {
+            assert!(might_be_env_file(pattern.as_bytes()), "{pattern}");
+        }
+    }
 
     #[test]
     fn env_file_names() {

@@ -6,14 +6,14 @@
 //! and the index says what is tracked: tracked → `env-file-committed`
 //! (ignoring it now does not untrack it); untracked and not ignored → `env-file-not-ignored`;
 //! ignored → fine. In a plain directory the tree's `.gitignore` files decide (see
-//! `gitignore_plain`). The env files themselves are enumerated by `sources::env_walk`.
+//! `gitignore_plain`). `env_check` applies them to the env files a scan met.
 
 use std::path::Path;
 
 use super::gitignore_plain::{ExtraLine, PlainIgnores};
 use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED, env_file_occurrence};
 use crate::model::Occurrence;
-use crate::model::text::{display_path, escape_control, shell_quote};
+use crate::model::text::{display_path, escape_control, shell_quote, slash_path};
 
 /// How the suggestion names the repository's top-level ignore file.
 const REPO_ROOT_GITIGNORE: &str = "the repository's top-level .gitignore";
@@ -45,14 +45,6 @@ pub trait EnvLintScanner: Sync {
     fn path_allowed(&self, relative: &Path, is_dir: bool) -> bool;
     /// The line of the first key in `bytes`, if any (`shown` names the file).
     fn first_secret_line(&self, shown: &str, bytes: &[u8]) -> Option<usize>;
-}
-
-/// A path with `/` separators, as git and gitignore files write it.
-pub fn slash_path(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// The verdict on an env file of a repository (`relative` to its work tree).

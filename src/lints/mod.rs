@@ -4,6 +4,7 @@
 //! fingerprinted on (rule id, path, normalised offending text).
 
 pub mod broad_scope;
+pub mod env_check;
 pub mod env_files;
 pub mod env_verdict;
 pub mod gitignore_plain;
@@ -118,6 +119,20 @@ pub fn staged_env_file(path: &str) -> Option<Occurrence> {
             None,
         )
     })
+}
+
+/// `env-file-committed` in `history`: the finding for an env file a commit (`commit`, the first
+/// to hold it at `path`) or a ref holds.
+pub fn committed_env_file(path: &str, commit: Option<CommitRef>) -> Occurrence {
+    env_file_occurrence(
+        ENV_FILE_COMMITTED,
+        path.to_owned(),
+        "",
+        "rotate every secret this file ever held; `git rm --cached` it, add it to .gitignore, \
+         and purge it from history (git filter-repo --invert-paths --path <file>)"
+            .to_owned(),
+        commit,
+    )
 }
 
 /// A finding about a whole env file (reported at 1:1), titled and ranked by its lint rule.

@@ -11,6 +11,14 @@ pub fn display_path(path: &Path, root: Option<&Path>) -> String {
     shown_path(path, root).to_string_lossy().into_owned()
 }
 
+/// A path with `/` separators, as git and gitignore files write it.
+pub fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The path `display_path` shows, before it is made text.
 pub fn shown_path<'a>(path: &'a Path, root: Option<&Path>) -> &'a Path {
     let shown = root

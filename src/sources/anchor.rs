@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use git2::Repository;
 
 use crate::findings::suppression::IGNORE_FILE_NAME;
-use crate::lints::env_verdict::slash_path;
+use crate::model::text::slash_path;
 
 /// One scan root and where its paths are measured from.
 #[derive(Clone, Debug)]

@@ -3,7 +3,6 @@
 
 pub mod anchor;
 pub mod budget;
-pub mod env_walk;
 mod git;
 mod git_workers;
 pub mod history;

@@ -13,14 +13,12 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
 use super::anchor::Anchors;
-use super::env_walk::EnvFiles;
 use super::progress::Progress;
 use crate::config::ScanSettings;
 use crate::findings::collect::Collector;
 use crate::findings::{Occurrence, SkipReason};
-use crate::lints::env_verdict::slash_path;
 pub use crate::model::text::display_path;
-use crate::model::text::{raw_path, shown_path};
+use crate::model::text::{raw_path, shown_path, slash_path};
 use crate::scanner::Scanner;
 
 /// The walk every tree scan makes: hidden files included, `.git` never, symlinks not followed,
@@ -67,14 +65,22 @@ pub fn count_files(roots: &[PathBuf], respect_ignore: bool) -> u64 {
         .count() as u64
 }
 
-/// What a tree scan found: occurrences, and what the env-file lint needs from the walk.
+/// Which walked files the layer above wants listed (the env-file lint's test on a file name):
+/// the walk keeps them, and the nested repositories it met, without knowing why.
+pub type KeepFile = fn(&std::ffi::OsStr) -> bool;
+
+/// What a tree scan found: occurrences, and the paths the caller asked the walk to keep.
 pub struct TreeScan {
     pub collector: Collector,
-    pub env_files: EnvFiles,
+    /// The files `keep` accepted, sorted.
+    pub kept_files: Vec<PathBuf>,
+    /// Directories holding a `.git` (nested repositories, submodules), sorted; listed only when
+    /// files are kept.
+    pub nested_repos: Vec<PathBuf>,
 }
 
-/// Walks `roots` in parallel and collects every occurrence; with `want_env_files`, also the env
-/// files and nested repositories the walk met (see `env_walk`).
+/// Walks `roots` in parallel and collects every occurrence; with `keep`, also lists the files it
+/// accepts and the nested repositories the walk met.
 pub fn scan_tree(
     roots: &[PathBuf],
     anchors: &Anchors,
@@ -82,7 +88,7 @@ pub fn scan_tree(
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &Progress,
-    want_env_files: bool,
+    keep: Option<KeepFile>,
 ) -> TreeScan {
     let started = Instant::now();
     let relative_root = (roots.len() == 1 && roots[0].is_dir()).then(|| roots[0].clone());
@@ -90,11 +96,11 @@ pub fn scan_tree(
     let walker = walk_builder(
         roots,
         settings.respect_ignore,
-        want_env_files.then(|| Arc::clone(&nested_repos)),
+        keep.map(|_| Arc::clone(&nested_repos)),
     )
     .threads(settings.threads)
     .build_parallel();
-    let env_files = Mutex::new(Vec::new());
+    let kept_files = Mutex::new(Vec::new());
 
     let walk = TreeWalk {
         anchors,
@@ -102,7 +108,7 @@ pub fn scan_tree(
         settings,
         scanner,
         stats,
-        env_files: want_env_files.then_some(&env_files),
+        keep: keep.map(|keep| (keep, &kept_files)),
     };
     let (sender, receiver) = bounded::<Vec<Occurrence>>(256);
     let mut collector = Collector::new();
@@ -130,16 +136,15 @@ pub fn scan_tree(
     });
     progress.finish();
     let take = |list: Mutex<Vec<PathBuf>>| list.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut env_files = EnvFiles {
-        files: take(env_files),
-        nested_repos: take(Arc::try_unwrap(nested_repos).unwrap_or_default()),
-    };
-    // Walker threads finish in any order; the lint's output must not.
-    env_files.files.sort();
-    env_files.nested_repos.sort();
+    let mut kept_files = take(kept_files);
+    let mut nested_repos = take(Arc::try_unwrap(nested_repos).unwrap_or_default());
+    // Walker threads finish in any order; what is made of these lists must not.
+    kept_files.sort();
+    nested_repos.sort();
     TreeScan {
         collector,
-        env_files,
+        kept_files,
+        nested_repos,
     }
 }
 
@@ -152,8 +157,8 @@ struct TreeWalk<'a> {
     settings: &'a ScanSettings,
     scanner: &'a Scanner,
     stats: &'a ScanStats,
-    /// Where env files go, when the env-file lint runs.
-    env_files: Option<&'a Mutex<Vec<PathBuf>>>,
+    /// Which files to list, and where they go (see `KeepFile`).
+    keep: Option<(KeepFile, &'a Mutex<Vec<PathBuf>>)>,
 }
 
 impl TreeWalk<'_> {
@@ -193,11 +198,11 @@ impl TreeWalk<'_> {
                 })
         };
         if !file_type.is_dir()
-            && let Some(env_files) = self.env_files
-            && EnvFiles::wanted(entry.file_name())
-            && let Ok(mut env_files) = env_files.lock()
+            && let Some((keep, kept_files)) = self.keep
+            && keep(entry.file_name())
+            && let Ok(mut kept_files) = kept_files.lock()
         {
-            env_files.push(path.to_path_buf());
+            kept_files.push(path.to_path_buf());
         }
         if file_type.is_dir() {
             if allowed(true) {

@@ -1,4 +1,4 @@
-//! Pass 2: maps the few blobs that had findings (and env files) back to every commit, path and
+//! Pass 2: maps the few blobs that had findings (and watched paths: env files) back to every commit, path and
 //! ref holding them, using pass 1's in-memory graph; only trees on the way to such a blob are
 //! read again (for their names).
 
@@ -11,35 +11,34 @@ use git2::Oid;
 use super::graph::{MAX_TREE_DEPTH, NONE, TreeGraph, split_edge};
 use super::{BlobHit, HistoryScan, HistoryScope, Tips};
 use crate::config::ScanSettings;
-use crate::findings::{CommitRef, Fingerprint, HistoryInfo, Occurrence};
-use crate::lints::env_files::is_env_file_path;
-use crate::lints::{self, ENV_FILE_COMMITTED};
+use crate::findings::{CommitRef, HistoryInfo, Occurrence};
 use crate::scanner::Scanner;
 use crate::sources::git::commit_ref;
 
-/// One thing a history finding is about: a secret (by fingerprint) or a committed env file path.
+/// One thing a history finding is about: a secret (by fingerprint) or a watched path (a committed
+/// env file).
 enum Item {
     Secret(String),
-    EnvFile(String),
+    WatchedPath { path: String, fingerprint: String },
 }
 
 type HotEntries = Rc<Vec<(u32, String)>>;
 
 pub struct Attribution<'r> {
     graph: TreeGraph<'r>,
-    /// Blob index → hot index (into `hot_occurrences` / `hot_is_env`) or NONE: a plain array,
+    /// Blob index → hot index (into `hot_occurrences` / `hot_is_watched`) or NONE: a plain array,
     /// because deciding which trees are hot looks up every edge of the graph.
     hot: Vec<u32>,
     hot_occurrences: Vec<Vec<Occurrence>>,
-    hot_is_env: Vec<bool>,
+    hot_is_watched: Vec<bool>,
     items: Vec<Item>,
     item_by_fingerprint: HashMap<String, u32>,
-    item_by_env_path: HashMap<String, u32>,
+    item_by_watched_path: HashMap<String, u32>,
     /// Per tree index: 0 not yet known, 1 holds no hot blob, 2 holds one.
     tree_state: Vec<u8>,
     /// Hot blobs (with paths relative to the tree) under each hot tree.
     memo: HashMap<u32, HotEntries>,
-    /// Per hot blob that is not an env file, its items (once computed).
+    /// Per hot blob never seen at a watched path, its items (once computed).
     secret_items: Vec<Option<Vec<u32>>>,
 }
 
@@ -51,10 +50,10 @@ impl<'r> Attribution<'r> {
             graph,
             hot: vec![NONE; blob_count],
             hot_occurrences: Vec::new(),
-            hot_is_env: Vec::new(),
+            hot_is_watched: Vec::new(),
             items: Vec::new(),
             item_by_fingerprint: HashMap::new(),
-            item_by_env_path: HashMap::new(),
+            item_by_watched_path: HashMap::new(),
             tree_state: vec![0; tree_count],
             memo: HashMap::new(),
             secret_items: Vec::new(),
@@ -73,9 +72,9 @@ impl<'r> Attribution<'r> {
             }
             this.hot_occurrences[index as usize] = hit.occurrences;
         }
-        for blob in std::mem::take(&mut this.graph.env_blobs) {
+        for blob in std::mem::take(&mut this.graph.watched_blobs) {
             if let Some(index) = this.hot_index(blob) {
-                this.hot_is_env[index as usize] = true;
+                this.hot_is_watched[index as usize] = true;
             }
         }
         this
@@ -87,7 +86,7 @@ impl<'r> Attribution<'r> {
         if *slot == NONE {
             *slot = self.hot_occurrences.len() as u32;
             self.hot_occurrences.push(Vec::new());
-            self.hot_is_env.push(false);
+            self.hot_is_watched.push(false);
         }
         Some(*slot)
     }
@@ -142,8 +141,8 @@ impl<'r> Attribution<'r> {
 
     /// The items a hot blob at `path` stands for.
     fn items_of(&mut self, hot: u32, path: &str) -> Vec<u32> {
-        // Only env files depend on the path; the secrets of a blob are its own.
-        if !self.hot_is_env[hot as usize]
+        // Only watched paths depend on the path; the secrets of a blob are its own.
+        if !self.hot_is_watched[hot as usize]
             && let Some(known) = self.secret_items.get(hot as usize).and_then(Option::as_ref)
         {
             return known.clone();
@@ -156,17 +155,27 @@ impl<'r> Attribution<'r> {
                     .copied()
             })
             .collect();
-        if self.hot_is_env[hot as usize] && is_env_file_path(path) {
+        if self.hot_is_watched[hot as usize]
+            && let Some(watch) = self.graph.watch.filter(|watch| (watch.watched)(path))
+        {
             let next = self.items.len() as u32;
-            let item = *self.item_by_env_path.entry(path.to_owned()).or_insert(next);
+            let item = *self
+                .item_by_watched_path
+                .entry(path.to_owned())
+                .or_insert(next);
             if item == next {
-                self.items.push(Item::EnvFile(path.to_owned()));
+                // The history of a watched path is filed under its finding's fingerprint.
+                let fingerprint = (watch.occurrence)(path, None).fingerprint.into_string();
+                self.items.push(Item::WatchedPath {
+                    path: path.to_owned(),
+                    fingerprint,
+                });
             }
             items.push(item);
         }
         items.sort_unstable();
         items.dedup();
-        if !self.hot_is_env[hot as usize] {
+        if !self.hot_is_watched[hot as usize] {
             self.secret_items.resize(self.hot_occurrences.len(), None);
             self.secret_items[hot as usize] = Some(items.clone());
         }
@@ -355,13 +364,14 @@ impl<'r> Attribution<'r> {
                 }
                 result.occurrences.push(located);
             }
-            if self.hot_is_env[*hot as usize]
-                && let Some(item) = self.item_by_env_path.get(path)
+            if self.hot_is_watched[*hot as usize]
+                && let Some(item) = self.item_by_watched_path.get(path)
+                && let Some(watch) = self.graph.watch
             {
                 paths_of.entry(*item).or_default().push(path.clone());
                 result
                     .occurrences
-                    .push(env_file_occurrence(path, commit.clone()));
+                    .push((watch.occurrence)(path, Some(commit.clone())));
             }
         }
 
@@ -387,8 +397,8 @@ impl<'r> Attribution<'r> {
                         .map(|root| in_working_tree(root, &paths, fingerprint, scanner, settings));
                     (fingerprint.clone(), present)
                 }
-                Item::EnvFile(path) => (
-                    env_file_fingerprint(path),
+                Item::WatchedPath { path, fingerprint } => (
+                    fingerprint.clone(),
                     workdir.as_deref().map(|root| root.join(path).is_file()),
                 ),
             };
@@ -453,20 +463,4 @@ fn in_working_tree(
                         .any(|o| o.fingerprint.as_str() == fingerprint)
                 })
         })
-}
-
-fn env_file_fingerprint(path: &str) -> String {
-    Fingerprint::for_lint(ENV_FILE_COMMITTED, path, "").into_string()
-}
-
-fn env_file_occurrence(path: &str, commit: CommitRef) -> Occurrence {
-    lints::env_file_occurrence(
-        ENV_FILE_COMMITTED,
-        path.to_owned(),
-        "",
-        "rotate every secret this file ever held; `git rm --cached` it, add it to .gitignore, \
-         and purge it from history (git filter-repo --invert-paths --path <file>)"
-            .to_owned(),
-        Some(commit),
-    )
 }

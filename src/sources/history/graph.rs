@@ -7,10 +7,9 @@ use std::rc::Rc;
 
 use git2::{ObjectType, Oid, Repository};
 
+use super::PathWatch;
 use super::edges::EdgeStore;
 use crate::findings::SkipReason;
-use crate::lints::ENV_FILE_COMMITTED;
-use crate::lints::env_files::is_env_file_path;
 use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
 use crate::sources::object_id::{ObjectId, OidMap};
@@ -47,10 +46,10 @@ pub struct TreeGraph<'r> {
     pub tree_edges: Vec<(u64, u64)>,
     pub edges: EdgeStore,
     pub blob_ids: OidMap<u32>,
-    /// Blobs seen at an env-file path (pass 2 lists their commits).
-    pub env_blobs: Vec<Oid>,
-    /// False when the config switched off `env-file-committed`.
-    env_lint: bool,
+    /// Blobs seen at a watched path (pass 2 lists their commits).
+    pub watched_blobs: Vec<Oid>,
+    /// The paths the layer above asked to watch, if any.
+    pub watch: Option<PathWatch>,
     /// Per walked commit: its root tree index (or NONE) and its range in `parent_edges`.
     pub commit_trees: Vec<u32>,
     pub commit_parents: Vec<(u32, u32)>,
@@ -117,8 +116,8 @@ impl<'r> TreeGraph<'r> {
             tree_edges: Vec::new(),
             edges: EdgeStore::default(),
             blob_ids: OidMap::default(),
-            env_blobs: Vec::new(),
-            env_lint: scanner.lint_enabled(ENV_FILE_COMMITTED),
+            watched_blobs: Vec::new(),
+            watch: None,
             commit_trees: Vec::new(),
             commit_parents: Vec::new(),
             parent_edges: Vec::new(),
@@ -405,10 +404,13 @@ impl<'r> TreeGraph<'r> {
             }
             _ => {
                 let known = self.blob_ids.get(&id).copied();
-                let env_candidate = scan && self.env_lint && might_be_env_file(entry.name);
+                let watch_candidate = scan
+                    && self
+                        .watch
+                        .is_some_and(|watch| (watch.name_may_match)(entry.name));
                 if let Some(known) = known
                     && !allowlist
-                    && !env_candidate
+                    && !watch_candidate
                 {
                     children.push(edge(known, false));
                     return;
@@ -419,8 +421,8 @@ impl<'r> TreeGraph<'r> {
                     self.stats.skip(SkipReason::ConfigAllowed, None);
                     return;
                 }
-                if env_candidate && is_env_file_path(path) {
-                    self.env_blobs.push(id.to_oid());
+                if watch_candidate && self.watch.is_some_and(|watch| (watch.watched)(path)) {
+                    self.watched_blobs.push(id.to_oid());
                 }
                 let blob = match known {
                     Some(known) => known,
@@ -467,14 +469,6 @@ impl<'r> TreeGraph<'r> {
 fn set_path(prefix: &mut String, prefix_len: usize, name: &[u8]) {
     prefix.truncate(prefix_len);
     prefix.push_str(&String::from_utf8_lossy(name));
-}
-
-/// Every env-file name pattern contains "env" (a unit test holds the policy to that), so a
-/// name without it needs no policy check.
-fn might_be_env_file(name: &[u8]) -> bool {
-    // Names are short and this runs for every blob entry of every new tree: a plain scan beats
-    // building a substring searcher per call.
-    name.windows(3).any(|window| window == b"env")
 }
 
 const MODE_TREE: u32 = 0o040000;
@@ -531,19 +525,6 @@ pub fn split_edge(edge: u32) -> (u32, bool) {
 mod tests {
     use super::*;
     use git2::Oid;
-
-    #[test]
-    fn every_env_file_pattern_passes_the_prefilter() {
-        let policy = crate::lints::env_files::EnvFilePolicy::builtin();
-        for pattern in policy
-            .exact
-            .iter()
-            .chain(&policy.prefixes)
-            .chain(&policy.suffixes)
-        {
-            assert!(might_be_env_file(pattern.as_bytes()), "{pattern}");
-        }
-    }
 
     /// A new version of a directory reuses the previous version's edges for every entry that
     /// is byte for byte the same, and still gives exactly the edges and the new blobs (with
@@ -619,6 +600,38 @@ mod tests {
                 .map(|(name, _)| name.clone())
         });
         assert_eq!(got, expected_sorted);
+    }
+
+    /// The walk lists the blobs seen at the paths the layer above watches, whatever they are:
+    /// it knows the watch only as data (here, `*.pem` files), and a blob already seen elsewhere
+    /// is listed again when it turns up at a watched path.
+    #[test]
+    fn blobs_at_watched_paths_are_listed_whatever_the_watch() {
+        let dir = assert_fs::TempDir::new().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let same = repo.blob(b"same bytes\n").unwrap();
+        let other = repo.blob(b"other bytes\n").unwrap();
+        let mut builder = repo.treebuilder(None).unwrap();
+        builder.insert("notes.txt", same, 0o100644).unwrap();
+        builder.insert("server.pem", same, 0o100644).unwrap();
+        builder.insert("pem.txt", other, 0o100644).unwrap();
+        let tree = ObjectId::from(builder.write().unwrap());
+        let odb = repo.odb().unwrap();
+        let scanner = Scanner::builtin().unwrap();
+        let stats = ScanStats::default();
+        let mut graph = TreeGraph::new(&repo, &odb, &scanner, &stats);
+        graph.watch = Some(PathWatch {
+            name_may_match: |name| name.windows(3).any(|w| w == b"pem"),
+            watched: |path| path.ends_with(".pem"),
+            occurrence: |_, _| unreachable!("the walk only lists"),
+        });
+        let mut sent = Vec::new();
+        graph.visit_tree(tree, &mut String::new(), 0, true, &mut |job| {
+            sent.push(job.path)
+        });
+        sent.sort();
+        assert_eq!(sent, ["notes.txt", "pem.txt"]);
+        assert_eq!(graph.watched_blobs, [same]);
     }
 
     #[test]

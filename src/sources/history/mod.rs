@@ -5,7 +5,7 @@
 //! every listed packed blob, with the pack reader (`sources::pack`: each object inflated once,
 //! on all cores, in pack order); whatever it cannot deliver (loose objects, a range audit's few
 //! blobs) goes to worker threads that read through libgit2, one `Repository` each (git2 handles
-//! are not `Sync`). Only blobs with findings (and env files) go on to pass 2, which maps them back
+//! are not `Sync`). Only blobs with findings (and watched paths) go on to pass 2, which maps them back
 //! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
@@ -36,7 +36,7 @@ use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
-use crate::findings::{HistoryInfo, Occurrence, SkipReason};
+use crate::findings::{CommitRef, HistoryInfo, Occurrence, SkipReason};
 use crate::model::{HistoryCut, SHALLOW_CLONE};
 use crate::scanner::{BlobScan, Scanner};
 
@@ -81,6 +81,21 @@ impl HistoryScope {
     }
 }
 
+/// Blob paths the layer above asks the audit to watch (the `env-file-committed` lint: env
+/// files). The walk lists the blobs seen at such a path, attribution dates every watched path
+/// like a finding, and `occurrence` says what it is: the audit knows no lint rule.
+#[derive(Clone, Copy)]
+pub struct PathWatch {
+    /// A cheap test on a tree entry's name, asked before its path is built: false means no
+    /// path ending in this name is watched.
+    pub name_may_match: fn(&[u8]) -> bool,
+    /// Whether a blob seen at this path (relative to the repository root) is watched.
+    pub watched: fn(&str) -> bool,
+    /// The finding for a watched path, first seen in `commit`; its history is filed under
+    /// the finding's fingerprint.
+    pub occurrence: fn(&str, Option<CommitRef>) -> Occurrence,
+}
+
 /// What the audit found: occurrences carry their commit; `history` is keyed by fingerprint.
 #[derive(Default)]
 pub struct HistoryScan {
@@ -97,10 +112,12 @@ pub struct BlobHit {
     pub occurrences: Vec<Occurrence>,
 }
 
-/// Audits the history of `repo` and attributes each finding to its commits.
+/// Audits the history of `repo` and attributes each finding (and each path `watch` names) to
+/// its commits.
 pub fn scan_history(
     repo: &Repository,
     scope: &HistoryScope,
+    watch: Option<PathWatch>,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
@@ -122,6 +139,7 @@ pub fn scan_history(
     let odb = repo.odb().context("cannot open the object database")?;
     let budget = MemoryBudget::from_mib(settings.memory_budget_mib);
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
+    graph.watch = watch;
     graph.limit_memory(budget.edges_in_memory(), budget.reference_trees());
     let grafts = Grafts::load(repo.commondir(), stats);
     if is_partial_clone(repo) {
@@ -214,7 +232,7 @@ pub fn scan_history(
         cut,
         ..HistoryScan::default()
     };
-    if hits.is_empty() && graph.env_blobs.is_empty() {
+    if hits.is_empty() && graph.watched_blobs.is_empty() {
         return Ok(result);
     }
     progress.set_message("attributing findings to commits");

@@ -1,9 +1,9 @@
-//! The env files of a scan, for the `env-not-ignored` lint (`lints::env_verdict` judges them):
-//! the index's tracked ones, and the env files the tree walk met (`EnvFiles`), judged against
-//! git's ignore rules. One walk serves the key scan and this lint: a second walk of its own cost
-//! a tenth of a tree scan. The walk skips what its ignore files ignore, as git does (a file in
-//! an ignored directory cannot be re-included); those files are clear unless git tracks them,
-//! and tracked ones come from the index.
+//! The `env-not-ignored` lint over a scan's roots: the index's tracked env files, and the env
+//! files the tree walk met (`EnvFiles`), judged against git's ignore rules (`env_verdict`). One
+//! walk serves the key scan and this lint: a second walk of its own cost a tenth of a tree scan,
+//! so the walk keeps the paths `EnvFiles::wanted` names and hands them here. The walk skips what
+//! its ignore files ignore, as git does (a file in an ignored directory cannot be re-included);
+//! those files are clear unless git tracks them, and tracked ones come from the index.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -11,14 +11,13 @@ use std::path::{Path, PathBuf};
 
 use git2::Repository;
 
-use super::anchor::Anchors;
-use crate::lints::env_files::EnvFilePolicy;
-use crate::lints::env_verdict::{
-    EnvLintScanner, EnvVerdict, plain_verdict, repo_verdict, slash_path, verdict_occurrence,
+use super::env_files::EnvFilePolicy;
+use super::env_verdict::{
+    EnvLintScanner, EnvVerdict, plain_verdict, repo_verdict, verdict_occurrence,
 };
-use crate::lints::gitignore_plain::PlainIgnores;
-use crate::lints::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED};
-use crate::model::text::display_path;
+use super::gitignore_plain::PlainIgnores;
+use super::{ENV_FILE_COMMITTED, ENV_FILE_NOT_IGNORED};
+use crate::model::text::{display_path, slash_path};
 use crate::model::{Occurrence, ScanStats};
 
 /// Env files larger than this are not re-read to see whether they hold a key.
@@ -31,15 +30,15 @@ const GITLINK_MODE: u32 = 0o160000;
 pub struct EnvLintContext<'a> {
     pub scanner: &'a dyn EnvLintScanner,
     pub stats: &'a ScanStats,
-    /// Where each root's paths are measured from: allow-list globs and fingerprints use paths
-    /// relative to the repository root.
-    pub anchors: &'a Anchors,
+    /// A walked path relative to the repository root (where its scan root is anchored), if
+    /// known: allow-list globs and fingerprints use those.
+    pub stable_path: &'a dyn Fn(&Path) -> Option<PathBuf>,
     /// Set when reports name paths relative to the (single, directory) scan root.
     pub relative_root: Option<&'a Path>,
 }
 
-/// What the tree walk met that this lint needs: env files, and the work trees of repositories
-/// nested below a root (their own index and ignore rules judge their files).
+/// What the tree walk met that this lint needs: the files `wanted` kept (env files), and the work
+/// trees of repositories nested below a root (their own index and ignore rules judge their files).
 #[derive(Debug, Default)]
 pub struct EnvFiles {
     pub files: Vec<PathBuf>,
@@ -47,7 +46,8 @@ pub struct EnvFiles {
 }
 
 impl EnvFiles {
-    /// Whether the walk should keep a non-directory entry with this name.
+    /// Whether the walk should keep a non-directory entry with this name (the walk is handed
+    /// this test: it knows no lint rules).
     pub fn wanted(name: &std::ffi::OsStr) -> bool {
         // Lossy: a name that is not UTF-8 (`e\xff.env`) is still an env file by its shape.
         EnvFilePolicy::builtin().is_env_file_name(&name.to_string_lossy())
@@ -357,7 +357,7 @@ fn to_occurrence(
     context: &EnvLintContext,
 ) -> Option<Occurrence> {
     let shown = display_path(path, context.relative_root);
-    let stable = context.anchors.stable_path(path);
+    let stable = (context.stable_path)(path);
     if let Some(relative) = &stable
         && context.scanner.path_allowed(relative, false)
     {

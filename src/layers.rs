@@ -1,0 +1,72 @@
+//! The import rules of the pipeline's layers, checked on the source text: a `use` that breaks
+//! one fails here, not in review.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, as (path relative to `src/`, text).
+fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut pending = vec![src.join(dir)];
+    while let Some(next) = pending.pop() {
+        if next.is_file() {
+            let text = fs::read_to_string(&next).unwrap();
+            files.push((next.strip_prefix(&src).unwrap().to_path_buf(), text));
+            continue;
+        }
+        for entry in fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() || path.extension().is_some_and(|ext| ext == "rs") {
+                pending.push(path);
+            }
+        }
+    }
+    assert!(
+        !files.is_empty(),
+        "no Rust files under src/{}",
+        dir.display()
+    );
+    files
+}
+
+/// The files under `dir` that refer to one of `modules` (`crate::NAME`).
+fn referring(dir: &str, modules: &[&str]) -> Vec<String> {
+    rust_files(Path::new(dir))
+        .into_iter()
+        .filter(|(_, text)| {
+            modules
+                .iter()
+                .any(|module| text.contains(&format!("crate::{module}")))
+        })
+        .map(|(path, _)| path.display().to_string())
+        .collect()
+}
+
+#[test]
+fn lower_layers_never_import_cli() {
+    let offenders: Vec<String> = referring("", &["cli"])
+        .into_iter()
+        .filter(|path| !path.starts_with("cli/") && path != "main.rs" && path != "lib.rs")
+        .collect();
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+/// Sources enumerate and read; what a path or a blob means (a lint rule) is decided above them,
+/// and handed down as data (`tree::KeepFile`, `history::PathWatch`) when a walk must know it.
+#[test]
+fn sources_never_import_lints() {
+    let offenders = referring("sources", &["lints"]);
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+/// The bottom layer imports nothing from the crate above it.
+#[test]
+fn the_model_imports_nothing_above_it() {
+    let above = [
+        "cli", "config", "engine", "findings", "lints", "pipeline", "reports", "scanner",
+        "sources", "tusky", "time",
+    ];
+    let offenders = referring("model", &above);
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
