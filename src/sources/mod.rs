@@ -1,6 +1,7 @@
 //! Where bytes come from: the working tree, the index (staged), git history, and (to get the keys
 //! of a saved report back) the locations a report names.
 
+pub mod admit;
 pub mod anchor;
 pub mod budget;
 mod git;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
+use super::admit::Admission;
 use super::git::{BlobOrigin, read_blob_to_scan};
 use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
@@ -445,7 +446,7 @@ fn scan_entry(
         odb,
         entry.blob,
         origin,
-        settings.max_file_size,
+        Admission::new(settings.max_file_size, stats),
         allow_listed,
         stats,
     ) else {

@@ -30,13 +30,14 @@ use self::graph::{BlobJob, NONE, TreeGraph};
 use self::order::order_commits;
 pub use self::tips::{ObjectTip, Tip, Tips, collect_tips};
 use super::ScanStats;
+use super::admit::Admission;
 use super::budget::MemoryBudget;
 use super::git::{BlobOrigin, read_blob_to_scan};
 use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
-use crate::findings::{CommitRef, HistoryInfo, Occurrence, SkipReason};
+use crate::findings::{CommitRef, HistoryInfo, Occurrence};
 use crate::model::{HistoryCut, SHALLOW_CLONE};
 use crate::scanner::{BlobScan, Scanner};
 
@@ -552,14 +553,15 @@ fn scan_on_workers(
     produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
 ) -> Result<Vec<BlobHit>> {
     run_git_workers(git_dir, settings.threads, "history", produce, |odb, job| {
-        scan_one_blob(odb, job, settings.max_file_size, scanner, stats)
+        let admission = Admission::new(settings.max_file_size, stats);
+        scan_one_blob(odb, job, admission, scanner, stats)
     })
 }
 
 fn scan_one_blob(
     odb: &git2::Odb<'_>,
     mut job: BlobJob,
-    max_file_size: u64,
+    admission: Admission<'_>,
     scanner: &Scanner,
     stats: &ScanStats,
 ) -> Option<BlobHit> {
@@ -567,7 +569,7 @@ fn scan_one_blob(
         return add_path_lints(odb, job, scan, scanner, stats);
     }
     let origin = BlobOrigin::History { path: &job.path };
-    let object = read_blob_to_scan(odb, job.blob, origin, max_file_size, false, stats)?;
+    let object = read_blob_to_scan(odb, job.blob, origin, admission, false, stats)?;
     let bytes = object.data();
     finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
 }
@@ -601,19 +603,6 @@ fn finish_scan(blob: Oid, scan: BlobScan, stats: &ScanStats) -> Option<BlobHit> 
         blob,
         occurrences: scan.occurrences,
     })
-}
-
-/// Counts and says a blob over `--max-file-size`.
-fn too_large(job: &BlobJob, size: u64, max_file_size: u64, stats: &ScanStats) -> bool {
-    if size <= max_file_size {
-        return false;
-    }
-    let origin = BlobOrigin::History { path: &job.path };
-    stats.skip(
-        SkipReason::TooLarge,
-        Some(origin.too_large(job.blob, size, max_file_size)),
-    );
-    true
 }
 
 /// The tree, parents and committer time of a raw commit object (`tree <hex>`, `parent <hex>`

@@ -23,15 +23,14 @@ use super::grafts::Grafts;
 use super::graph::{BlobJob, TreeGraph};
 use super::order::order_commits;
 use super::{
-    BlobHit, CommitHeaders, Tips, finish_scan, parse_commit_header, scan_on_workers, too_large,
-    walk_commits,
+    BlobHit, CommitHeaders, Tips, finish_scan, parse_commit_header, scan_on_workers, walk_commits,
 };
 use crate::config::ScanSettings;
-use crate::findings::SkipReason;
 use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
+use crate::sources::admit::{Admission, is_lfs_pointer};
 use crate::sources::budget::MemoryBudget;
-use crate::sources::git::is_lfs_pointer;
+use crate::sources::git::BlobOrigin;
 use crate::sources::object_id::{ObjectId, OidMap};
 use crate::sources::pack::{Content, ObjectKind, PackSet};
 
@@ -52,7 +51,9 @@ struct PackedScans {
 }
 
 impl PackedScans {
-    fn record(&self, slot: usize, content: Content<'_>, max_file_size: u64, scanner: &Scanner) {
+    /// Runs on the pack reader's threads, before the walk names the blob: decides as
+    /// `Admission` does, and leaves the counting to `take_results`, which knows the name.
+    fn record(&self, slot: usize, content: Content<'_>, admission: Admission, scanner: &Scanner) {
         let bytes = match content {
             Content::Bytes(bytes) => bytes,
             // Never inflated: the pack reader read the size from the headers.
@@ -62,7 +63,7 @@ impl PackedScans {
             }
         };
         let size = (bytes.len() as u64).min(SIZE);
-        let status = if size > max_file_size {
+        let status = if !admission.within_limit(size) {
             TOO_LARGE | size
         } else if is_lfs_pointer(bytes) {
             LFS_POINTER | size
@@ -133,6 +134,7 @@ pub fn scan_with_packs(
     progress: &ProgressBar,
 ) -> Result<(Vec<Oid>, Vec<BlobHit>)> {
     let threads = settings.threads.max(1);
+    let admission = Admission::new(settings.max_file_size, stats);
     let scans = PackedScans {
         status: (0..packs.slot_count()).map(|_| AtomicU64::new(0)).collect(),
         results: Mutex::new(HashMap::new()),
@@ -150,9 +152,10 @@ pub fn scan_with_packs(
         grafts.apply_all(&mut commit_headers);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
-                let limit = settings.max_file_size;
+                // The reader never inflates a blob its headers put over the limit.
+                let limit = admission.max_file_size();
                 packs.for_each_object(&[ObjectKind::Blob], threads, limit, |packed, content| {
-                    scans.record(packed.slot, content, limit, scanner)
+                    scans.record(packed.slot, content, admission, scanner)
                 });
             });
             let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
@@ -192,7 +195,7 @@ pub fn scan_with_packs(
         });
         // Packed blobs the reader could not deliver (damaged entries) are read by the workers
         // too, and reported as corrupt if libgit2 cannot read them either.
-        let (found, unread) = take_results(packs, scans, packed_jobs, settings, stats);
+        let (found, unread) = take_results(packs, scans, packed_jobs, admission, stats);
         hits = found;
         for job in unread {
             if !send(job) {
@@ -210,7 +213,7 @@ fn take_results(
     packs: &PackSet,
     scans: PackedScans,
     jobs: Vec<PackedJob>,
-    settings: &ScanSettings,
+    admission: Admission,
     stats: &ScanStats,
 ) -> (Vec<BlobHit>, Vec<BlobJob>) {
     let mut results = scans.results.into_inner().unwrap_or_default();
@@ -229,11 +232,12 @@ fn take_results(
         let size = status & SIZE;
         match status & OUTCOME {
             TOO_LARGE => {
-                too_large(&job, size, settings.max_file_size, stats);
+                let origin = BlobOrigin::History { path: &job.path };
+                admission.skip_too_large(size, || origin.name(job.blob));
             }
-            LFS_POINTER => stats.skip(SkipReason::LfsPointer, None),
+            LFS_POINTER => admission.skip_lfs_pointer(),
             _ => {
-                stats.scanned(size);
+                admission.scanned_blob(size);
                 let mut scan = results.remove(&slot).unwrap_or_default();
                 for occurrence in &mut scan.occurrences {
                     occurrence.location.path.clone_from(&job.path);
