@@ -3,10 +3,13 @@
 //! - every packed tree and commit is rebuilt first, on every core: the walk needs them;
 //! - then two things run at once: every packed blob is rebuilt and scanned for secrets (the
 //!   bytes alone decide them), while the walk decides which blobs are reachable and at which
-//!   path each was first seen; blobs the packs do not hold go straight to the libgit2 workers;
+//!   path each was first seen;
 //! - afterwards, each reachable packed blob takes its scan result from a per-slot table, and the
-//!   few that need path-dependent lints, or that the packs could not deliver (damaged entries),
-//!   go to the libgit2 workers too.
+//!   few that need path-dependent lints, that the packs could not deliver (damaged entries) or
+//!   do not hold (loose objects) are read through libgit2.
+//!
+//! All of it runs on the run's one pool (`sources::workers`); only the walk has a thread of its
+//! own.
 //!
 //! Unreachable packed blobs are scanned for nothing, and counted nowhere: they are rare, and
 //! waiting for the walk before scanning would leave a core idle for its whole length.
@@ -33,6 +36,7 @@ use crate::sources::budget::MemoryBudget;
 use crate::sources::git::BlobOrigin;
 use crate::sources::object_id::{ObjectId, OidMap};
 use crate::sources::pack::{Content, ObjectKind, PackSet};
+use crate::sources::workers::Workers;
 
 /// What scanning a packed blob came to, per slot: the outcome in the top byte, the blob's size
 /// below. Zero means "not delivered".
@@ -128,76 +132,75 @@ pub fn scan_with_packs(
         grafts,
     }: PackedRun<'_>,
     graph: &mut TreeGraph<'_>,
+    workers: &Workers,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<(Vec<Oid>, Vec<BlobHit>)> {
-    let threads = settings.threads.max(1);
     let admission = Admission::new(settings.max_file_size, stats);
     let scans = PackedScans {
         status: (0..packs.slot_count()).map(|_| AtomicU64::new(0)).collect(),
         results: Mutex::new(HashMap::new()),
     };
-    let git_dir = graph.repo.path().to_path_buf();
-    let mut commits = Vec::new();
-    let mut hits = Vec::new();
-    let mut loose_hits = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
-        let mut packed_jobs = Vec::new();
-        progress.set_message("reading trees");
-        // Trees first, on every core: the walk waits for them, and the walk is the one part
-        // that cannot be split. Blobs fill the cores the walk leaves.
-        let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
-        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads, tree_budget);
-        grafts.apply_all(&mut commit_headers);
-        commits = std::thread::scope(|scope| {
-            scope.spawn(|| {
-                // The reader never inflates a blob its headers put over the limit.
-                let limit = admission.max_file_size();
-                packs.for_each_object(&[ObjectKind::Blob], threads, limit, |packed, content| {
-                    scans.record(packed.slot, content, admission, scanner)
-                });
+    let mut packed_jobs = Vec::new();
+    let mut loose_jobs = Vec::new();
+    progress.set_message("reading trees");
+    // Trees first, on every core: the walk waits for them, and the walk is the one part that
+    // cannot be split. Blobs fill the cores the walk leaves.
+    let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
+    let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, workers.pool(), tree_budget);
+    grafts.apply_all(&mut commit_headers);
+    let commits = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // The reader never inflates a blob its headers put over the limit.
+            let limit = admission.max_file_size();
+            let pool = workers.pool();
+            packs.for_each_object(&[ObjectKind::Blob], pool, limit, |packed, content| {
+                scans.record(packed.slot, content, admission, scanner)
             });
-            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
-            // Loose commits (made since the last repack) are read through libgit2.
-            let read_loose = &mut |id: ObjectId| graph.read_commit_header(id, grafts);
-            let shallow = graph.repo.is_shallow();
-            let commits = order_commits(
-                &tip_commits,
-                &mut commit_headers,
-                read_loose,
-                shallow,
-                stats,
-            );
-            progress.set_length(commits.len() as u64);
-            graph.use_tree_cache(trees);
-            progress.set_message("walking history");
-            walk_commits(
-                &commits,
-                &tips.objects,
-                graph,
-                &mut commit_headers,
-                stats,
-                progress,
-                &mut |job| {
-                    // What the packs do not hold (loose objects) goes to the libgit2 workers now,
-                    // while the walk goes on.
-                    if packs.slots_of(job.blob.into()).next().is_some() {
-                        packed_jobs.push(PackedJob::from(job));
-                        true
-                    } else {
-                        send(job)
-                    }
-                },
-            );
-            progress.set_message("scanning blobs");
-            commits
         });
-        // Packed blobs the reader could not deliver (damaged entries) are read by the workers
-        // too, and reported as corrupt if libgit2 cannot read them either.
-        let (found, unread) = take_results(packs, scans, packed_jobs, admission, stats);
-        hits = found;
-        for job in unread {
+        let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
+        // Loose commits (made since the last repack) are read through libgit2.
+        let read_loose = &mut |id: ObjectId| graph.read_commit_header(id, grafts);
+        let shallow = graph.repo.is_shallow();
+        let commits = order_commits(
+            &tip_commits,
+            &mut commit_headers,
+            read_loose,
+            shallow,
+            stats,
+        );
+        progress.set_length(commits.len() as u64);
+        graph.use_tree_cache(trees);
+        progress.set_message("walking history");
+        walk_commits(
+            &commits,
+            &tips.objects,
+            graph,
+            &mut commit_headers,
+            stats,
+            progress,
+            &mut |job| {
+                if packs.slots_of(job.blob.into()).next().is_some() {
+                    packed_jobs.push(PackedJob::from(job));
+                } else {
+                    loose_jobs.push(PackedJob::from(job));
+                }
+                true
+            },
+        );
+        progress.set_message("scanning blobs");
+        commits
+    });
+    let (mut hits, unread) = take_results(packs, scans, packed_jobs, admission, stats);
+    // What the packs do not hold (loose objects, made since the last repack) and what they could
+    // not deliver (damaged entries; reported as corrupt if libgit2 cannot read them either) is
+    // read through libgit2, on the same pool, now that the pack reader is done with it: queued
+    // behind the pack reader's work, it would only stall the walk.
+    let git_dir = graph.repo.path().to_path_buf();
+    let mut loose_hits = scan_on_workers(&git_dir, workers, settings, scanner, stats, |send| {
+        for job in loose_jobs.into_iter().map(BlobJob::from).chain(unread) {
             if !send(job) {
                 break;
             }
@@ -257,12 +260,12 @@ fn take_results(
     (hits, unread)
 }
 
-/// Every packed commit header, and the packed trees up to `tree_budget` bytes, rebuilt on all
-/// cores. Trees past the budget are read through libgit2 when the walk reaches them (slower,
+/// Every packed commit header, and the packed trees up to `tree_budget` bytes, rebuilt on the
+/// pool. Trees past the budget are read through libgit2 when the walk reaches them (slower,
 /// but memory stays bounded on huge histories).
 fn rebuild_trees_and_commits(
     packs: &PackSet,
-    threads: usize,
+    pool: &rayon::ThreadPool,
     tree_budget: usize,
 ) -> (OidMap<Box<[u8]>>, CommitHeaders) {
     let trees = Mutex::new(OidMap::default());
@@ -271,7 +274,7 @@ fn rebuild_trees_and_commits(
     // The walk needs every tree and commit, whatever its size.
     packs.for_each_object(
         &[ObjectKind::Tree, ObjectKind::Commit],
-        threads,
+        pool,
         u64::MAX,
         |packed, content| {
             let Content::Bytes(bytes) = content else {
@@ -343,11 +346,13 @@ mod tests {
         let cached_bytes =
             |trees: &OidMap<Box<[u8]>>| trees.values().map(|t| t.len()).sum::<usize>();
 
-        let (all, commits) = rebuild_trees_and_commits(&packs, 2, usize::MAX);
+        let workers = Workers::new(2).unwrap();
+        let pool = workers.pool();
+        let (all, commits) = rebuild_trees_and_commits(&packs, pool, usize::MAX);
         assert_eq!((all.len(), commits.len()), (20, 20));
         let one_tree = cached_bytes(&all) / 20;
         let budget = one_tree * 5 + one_tree / 2;
-        let (some, commits) = rebuild_trees_and_commits(&packs, 2, budget);
+        let (some, commits) = rebuild_trees_and_commits(&packs, pool, budget);
         assert_eq!(commits.len(), 20);
         assert!(
             cached_bytes(&some) <= budget,
@@ -355,7 +360,7 @@ mod tests {
             cached_bytes(&some)
         );
         assert!(!some.is_empty() && some.len() < 20, "{}", some.len());
-        let (none, _) = rebuild_trees_and_commits(&packs, 2, 0);
+        let (none, _) = rebuild_trees_and_commits(&packs, pool, 0);
         assert!(none.is_empty());
     }
 }
