@@ -1,8 +1,10 @@
-//! Small git helpers shared by the staged and history sources, and the one sequence that reads a
-//! git blob for scanning: header (size) → size limit → allow-list → read → LFS pointer check.
+//! Small git helpers shared by the staged and history sources, and the libgit2 form of the one
+//! read sequence (`sources::admit`): header (size) → size limit → allow-list → read → LFS pointer
+//! check.
 
 use git2::{Odb, OdbObject, Oid};
 
+use super::admit::Admission;
 use crate::model::{CommitRef, ScanStats, SkipReason};
 use crate::time::rfc3339_utc;
 
@@ -29,29 +31,24 @@ impl BlobOrigin<'_> {
         }
     }
 
-    /// The warning for a blob over `--max-file-size`.
-    pub fn too_large(self, blob: Oid, size: u64, max_file_size: u64) -> String {
+    /// How a skip names the blob: by path, and in history by id too (one path of many).
+    pub fn name(self, blob: impl std::fmt::Display) -> String {
         match self {
-            BlobOrigin::History { path } => format!(
-                "{path} (blob {blob}): skipped, {size} bytes is over --max-file-size ({max_file_size})"
-            ),
-            BlobOrigin::Staged { path } => format!(
-                "{path}: skipped, {size} bytes is over --max-file-size ({max_file_size}); raise it \
-                 to scan this file"
-            ),
+            BlobOrigin::History { path } => format!("{path} (blob {blob})"),
+            BlobOrigin::Staged { path } => path.to_owned(),
         }
     }
 }
 
-/// Reads a blob to scan it, applying every limit before the read: the size comes from the object
-/// header (nothing is inflated for a blob over `max_file_size`), then the config allow-list
-/// (`allow_listed`), then the LFS pointer check. `None` when the blob is not to be scanned; every
-/// such case is counted in `stats`, and said when it is a problem.
+/// Reads a blob to scan it, in `Admission`'s order: the size from the object header first (nothing
+/// is inflated for a blob over the limit), then the config allow-list (`allow_listed`), the read,
+/// and the LFS pointer check. `None` when the blob is not to be scanned; every such case is
+/// counted in `stats`, and said when it is a problem.
 pub fn read_blob_to_scan<'o>(
     odb: &'o Odb<'_>,
     blob: Oid,
     origin: BlobOrigin<'_>,
-    max_file_size: u64,
+    admission: Admission<'_>,
     allow_listed: bool,
     stats: &ScanStats,
 ) -> Option<OdbObject<'o>> {
@@ -65,11 +62,7 @@ pub fn read_blob_to_scan<'o>(
             return None;
         }
     };
-    if size > max_file_size {
-        stats.skip(
-            SkipReason::TooLarge,
-            Some(origin.too_large(blob, size, max_file_size)),
-        );
+    if !admission.check_size(size, || origin.name(blob)) {
         return None;
     }
     if allow_listed {
@@ -83,18 +76,7 @@ pub fn read_blob_to_scan<'o>(
             return None;
         }
     };
-    if is_lfs_pointer(object.data()) {
-        stats.skip(SkipReason::LfsPointer, None);
-        return None;
-    }
-    stats.scanned(object.data().len() as u64);
-    Some(object)
-}
-
-/// Git LFS pointer files hold no content, only the id of a file stored elsewhere.
-pub fn is_lfs_pointer(bytes: &[u8]) -> bool {
-    const HEADER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
-    bytes.len() < 1024 && bytes.starts_with(HEADER)
+    admission.check_blob(object.data()).then_some(object)
 }
 
 /// A commit as reports show it.
@@ -135,7 +117,9 @@ mod tests {
         let odb = repo.odb().unwrap();
         let stats = ScanStats::default();
         let origin = BlobOrigin::Staged { path: "a.txt" };
-        let read = |id, allow_listed| read_blob_to_scan(&odb, id, origin, 80, allow_listed, &stats);
+        let admission = Admission::new(80, &stats);
+        let read =
+            |id, allow_listed| read_blob_to_scan(&odb, id, origin, admission, allow_listed, &stats);
         assert_eq!(read(ids[0], false).unwrap().data(), b"small");
         assert!(read(ids[1], false).is_none(), "over the limit");
         assert!(read(ids[0], true).is_none(), "allow-listed");
@@ -159,12 +143,5 @@ mod tests {
                 .iter()
                 .any(|w| w.contains("a.txt: skipped, 100 bytes"))
         );
-    }
-
-    #[test]
-    fn lfs_pointers_are_recognised() {
-        let pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n";
-        assert!(is_lfs_pointer(pointer));
-        assert!(!is_lfs_pointer(b"plain text"));
     }
 }

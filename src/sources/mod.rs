@@ -1,10 +1,10 @@
 //! Where bytes come from: the working tree, the index (staged), git history, and (to get the keys
 //! of a saved report back) the locations a report names.
 
+pub mod admit;
 pub mod anchor;
 pub mod budget;
 mod git;
-mod git_workers;
 pub mod history;
 pub(crate) mod index_file;
 mod object_id;
@@ -13,5 +13,6 @@ pub mod progress;
 pub mod recover;
 pub mod staged;
 pub mod tree;
+pub mod workers;
 
 pub use crate::model::ScanStats;

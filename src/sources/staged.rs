@@ -8,9 +8,10 @@ use anyhow::{Context, Result, bail};
 use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
+use super::admit::Admission;
 use super::git::{BlobOrigin, read_blob_to_scan};
-use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
+use super::workers::Workers;
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
 use crate::scanner::Scanner;
@@ -282,9 +283,8 @@ pub fn scan_staged(
         }
         return Ok(scan);
     }
-    let found = run_git_workers(
+    let found = Workers::new(threads)?.run_git_jobs(
         repo.path(),
-        threads,
         "staged scan",
         |send| {
             for entry in &entries {
@@ -445,7 +445,7 @@ fn scan_entry(
         odb,
         entry.blob,
         origin,
-        settings.max_file_size,
+        Admission::new(settings.max_file_size, stats),
         allow_listed,
         stats,
     ) else {

@@ -12,6 +12,7 @@ use crossbeam_channel::bounded;
 use ignore::{WalkBuilder, WalkState};
 
 use super::ScanStats;
+use super::admit::Admission;
 use super::anchor::Anchors;
 use super::progress::Progress;
 use crate::config::ScanSettings;
@@ -234,7 +235,7 @@ impl TreeWalk<'_> {
             path,
             self.relative_root,
             &stable,
-            self.settings.max_file_size,
+            Admission::new(self.settings.max_file_size, self.stats),
             self.scanner,
             self.stats,
             buffer,
@@ -268,13 +269,14 @@ fn is_permission_denied(err: &ignore::Error) -> bool {
 /// Bytes read before a file's size is asked for (see `scan_file`).
 const FIRST_READ: u64 = 64 * 1024;
 
-/// Reads and scans one file, counting it as scanned or skipped. Returns occurrences, if any.
-/// `stable` gives the path relative to the repository root, which lint fingerprints hash.
+/// Reads and scans one file, counting it as scanned or skipped (`admission` decides, in its
+/// order). Returns occurrences, if any. `stable` gives the path relative to the repository root,
+/// which lint fingerprints hash.
 pub fn scan_file<'a>(
     path: &Path,
     relative_root: Option<&Path>,
     stable: &dyn Fn() -> Option<&'a Path>,
-    max_file_size: u64,
+    admission: Admission,
     scanner: &Scanner,
     stats: &ScanStats,
     buffer: &mut Vec<u8>,
@@ -300,6 +302,7 @@ pub fn scan_file<'a>(
     // Most files fit in the first read, and a file that ends inside it is within any limit
     // that large, so only a file that fills it costs a stat: the limit is still checked before
     // more than FIRST_READ bytes are read (a stat per file was 3% of a tree scan's CPU).
+    let max_file_size = admission.max_file_size();
     let first_read = FIRST_READ.min(max_file_size.saturating_add(1));
     buffer.clear();
     if let Err(err) = (&mut file).take(first_read).read_to_end(buffer) {
@@ -308,14 +311,7 @@ pub fn scan_file<'a>(
     }
     if buffer.len() as u64 == first_read {
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        if size > max_file_size {
-            stats.skip(
-                SkipReason::TooLarge,
-                Some(format!(
-                    "{}: skipped, {size} bytes is over --max-file-size ({max_file_size}); raise it to scan this file",
-                    shown()
-                )),
-            );
+        if !admission.check_size(size, shown) {
             return None;
         }
         // `take` bounds the read even if the file grows while we read it.
@@ -325,17 +321,10 @@ pub fn scan_file<'a>(
             return None;
         }
     }
-    if buffer.len() as u64 > max_file_size {
-        stats.skip(
-            SkipReason::TooLarge,
-            Some(format!(
-                "{}: skipped, it grew over --max-file-size ({max_file_size}) while it was read",
-                shown()
-            )),
-        );
+    if !admission.check_length(buffer.len() as u64, shown) {
         return None;
     }
-    stats.scanned(buffer.len() as u64);
+    admission.check_file(buffer.len() as u64);
     let mut result = scanner.scan_named_blob(buffer, || {
         let shown = shown();
         let stable = stable().map_or_else(|| shown.clone(), slash_path);
@@ -371,7 +360,7 @@ mod tests {
                 &dir,
                 None,
                 &|| None,
-                u64::MAX,
+                Admission::new(u64::MAX, &stats),
                 &scanner,
                 &stats,
                 &mut buffer
@@ -406,7 +395,16 @@ mod tests {
         let run = |path: &Path, max: u64| {
             let stats = ScanStats::default();
             let mut buffer = Vec::new();
-            let found = scan_file(path, None, &|| None, max, &scanner, &stats, &mut buffer);
+            let admission = Admission::new(max, &stats);
+            let found = scan_file(
+                path,
+                None,
+                &|| None,
+                admission,
+                &scanner,
+                &stats,
+                &mut buffer,
+            );
             let mut summary = Summary::default();
             stats.fill(&mut summary);
             (found.map_or(0, |f| f.len()), summary)

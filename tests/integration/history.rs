@@ -545,6 +545,41 @@ fn corrupt_blobs_lfs_pointers_and_large_blobs_are_counted_and_the_audit_goes_on(
     assert!(stderr.contains("victim.txt"), "{stderr}");
 }
 
+/// Every source says a file over `--max-file-size` the same way, from the one admission step:
+/// the working tree, the index, and history read through libgit2 (loose objects) and through the
+/// pack reader, which names the blob too (one path of many).
+#[test]
+fn every_source_says_a_file_over_the_limit_the_same_way() {
+    let dir = new_repo();
+    let repo = dir.path();
+    write_commit(repo, "big.txt", &"x".repeat(5000), "big");
+    let blob = git(repo, &["rev-parse", "HEAD:big.txt"]);
+    let said = "skipped, 5000 bytes is over --max-file-size (4096); raise it to scan this file";
+    let warnings = |args: &[&str]| {
+        let output = tuskguard()
+            .args(args)
+            .args(["--format", "json", "--max-file-size", "4K"])
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        let report = json_of(&output);
+        assert_eq!(report["summary"]["skipped"]["too-large"], 1, "{report:#}");
+        report["summary"]["warnings"].to_string()
+    };
+    let tree = warnings(&["scan", "."]);
+    assert!(tree.contains(&format!("big.txt: {said}")), "{tree}");
+    std::fs::write(repo.join("staged.txt"), "y".repeat(5000)).unwrap();
+    git(repo, &["add", "staged.txt"]);
+    let staged = warnings(&["scan", "--staged"]);
+    assert!(staged.contains(&format!("staged.txt: {said}")), "{staged}");
+    let in_history = format!("big.txt (blob {}): {said}", blob.trim());
+    let loose = warnings(&["history", "."]);
+    assert!(loose.contains(&in_history), "{loose}");
+    repack(repo);
+    let packed = warnings(&["history", "."]);
+    assert!(packed.contains(&in_history), "{packed}");
+}
+
 #[test]
 fn history_from_a_linked_worktree_sees_every_ref() {
     let dir = new_repo();
