@@ -2,7 +2,7 @@
 //! history may keep in memory at once.
 //!
 //! What a full audit holds, besides a fixed cost per object (ids, indexes, the commit graph:
-//! about 150 bytes per object, see the README's memory model):
+//! about 270 bytes per object, see the README's memory model):
 //!
 //! - the last tree the walk saw at each directory path (the next version there is compared
 //!   with it, byte for byte);
