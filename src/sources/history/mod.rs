@@ -172,53 +172,50 @@ pub fn scan_history(
             let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
             (commits, hits, cut)
         }
-        None if !scope.is_restricted() => {
-            // Every commit reachable from the tips, each read once through libgit2 and ordered
-            // here, so that an unreadable commit is named and the rest of history still walked.
-            let mut headers = CommitHeaders::default();
-            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
-            let commits = order_commits(
-                &tip_commits,
-                &mut headers,
-                &mut |id| graph.read_commit_header(id, &grafts),
-                repo.is_shallow(),
-                stats,
-            );
+        None => {
+            let (commits, mut headers, base, stopped_by_max_count) = if scope.is_restricted() {
+                let RangeWalk {
+                    commits,
+                    base,
+                    stopped_by_max_count,
+                } = list_commits(repo, scope, &tips.commits, stats)?;
+                graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
+                for oid in &base {
+                    // Blobs already present before the range are not new in it: seen, unscanned.
+                    if let Ok(commit) = repo.find_commit(*oid) {
+                        graph.visit_tree(
+                            commit.tree_id().into(),
+                            &mut String::new(),
+                            0,
+                            false,
+                            &mut |_| {},
+                        );
+                    }
+                }
+                (
+                    commits,
+                    CommitHeaders::default(),
+                    base,
+                    stopped_by_max_count,
+                )
+            } else {
+                // Every commit reachable from the tips, each read once through libgit2 and
+                // ordered here, so that an unreadable commit is named and the rest of history
+                // still walked.
+                let mut headers = CommitHeaders::default();
+                let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
+                let commits = order_commits(
+                    &tip_commits,
+                    &mut headers,
+                    &mut |id| graph.read_commit_header(id, &grafts),
+                    repo.is_shallow(),
+                    stats,
+                );
+                (commits, headers, Vec::new(), false)
+            };
             progress.set_length(commits.len() as u64);
             let hits = scan_streaming(
                 (&commits, &mut headers),
-                &tips.objects,
-                (&mut graph, &workers),
-                settings,
-                scanner,
-                stats,
-                progress,
-            )?;
-            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
-            (commits, hits, cut)
-        }
-        None => {
-            let RangeWalk {
-                commits,
-                base,
-                stopped_by_max_count,
-            } = list_commits(repo, scope, &tips.commits, stats)?;
-            progress.set_length(commits.len() as u64);
-            graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
-            for oid in &base {
-                // Blobs already present before the range are not new in it: seen, unscanned.
-                if let Ok(commit) = repo.find_commit(*oid) {
-                    graph.visit_tree(
-                        commit.tree_id().into(),
-                        &mut String::new(),
-                        0,
-                        false,
-                        &mut |_| {},
-                    );
-                }
-            }
-            let hits = scan_streaming(
-                (&commits, &mut CommitHeaders::default()),
                 &tips.objects,
                 (&mut graph, &workers),
                 settings,
