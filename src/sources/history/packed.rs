@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Result;
 use git2::Oid;
@@ -32,9 +32,8 @@ use crate::config::ScanSettings;
 use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
 use crate::sources::admit::{Admission, is_lfs_pointer};
-use crate::sources::budget::MemoryBudget;
 use crate::sources::git::BlobOrigin;
-use crate::sources::object_id::{ObjectId, OidMap};
+use crate::sources::object_id::ObjectId;
 use crate::sources::pack::{Content, ObjectKind, PackSet};
 use crate::sources::workers::Workers;
 
@@ -145,11 +144,10 @@ pub fn scan_with_packs(
     };
     let mut packed_jobs = Vec::new();
     let mut loose_jobs = Vec::new();
-    progress.set_message("reading trees");
-    // Trees first, on every core: the walk waits for them, and the walk is the one part that
-    // cannot be split. Blobs fill the cores the walk leaves.
-    let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
-    let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, workers.pool(), tree_budget);
+    progress.set_message("reading commits");
+    // Commits first, on every core: the walk is ordered by them. Then the walk, the one part
+    // that cannot be split, reads each tree when it gets to it, and blobs fill the other cores.
+    let mut commit_headers = rebuild_commits(packs, workers.pool());
     grafts.apply_all(&mut commit_headers);
     let commits = std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -172,7 +170,6 @@ pub fn scan_with_packs(
             stats,
         );
         progress.set_length(commits.len() as u64);
-        graph.use_tree_cache(trees);
         progress.set_message("walking history");
         walk_commits(
             &commits,
@@ -260,50 +257,20 @@ fn take_results(
     (hits, unread)
 }
 
-/// Every packed commit header, and the packed trees up to `tree_budget` bytes, rebuilt on the
-/// pool. Trees past the budget are read through libgit2 when the walk reaches them (slower,
-/// but memory stays bounded on huge histories).
-fn rebuild_trees_and_commits(
-    packs: &PackSet,
-    pool: &rayon::ThreadPool,
-    tree_budget: usize,
-) -> (OidMap<Box<[u8]>>, CommitHeaders) {
-    let trees = Mutex::new(OidMap::default());
+/// Every packed commit header, rebuilt on all cores.
+fn rebuild_commits(packs: &PackSet, pool: &rayon::ThreadPool) -> CommitHeaders {
     let commits = Mutex::new(CommitHeaders::default());
-    let cached_bytes = AtomicUsize::new(0);
-    // The walk needs every tree and commit, whatever its size.
-    packs.for_each_object(
-        &[ObjectKind::Tree, ObjectKind::Commit],
-        pool,
-        u64::MAX,
-        |packed, content| {
-            let Content::Bytes(bytes) = content else {
-                return;
-            };
-            match packed.kind {
-                ObjectKind::Commit => {
-                    if let Some(header) = parse_commit_header(bytes)
-                        && let Ok(mut commits) = commits.lock()
-                    {
-                        commits.insert(packed.id, header);
-                    }
-                }
-                _ => {
-                    let total =
-                        cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
-                    if total <= tree_budget
-                        && let Ok(mut trees) = trees.lock()
-                    {
-                        trees.insert(packed.id, bytes.into());
-                    }
-                }
-            }
-        },
-    );
-    (
-        trees.into_inner().unwrap_or_default(),
-        commits.into_inner().unwrap_or_default(),
-    )
+    // The walk needs every commit, whatever its size.
+    packs.for_each_object(&[ObjectKind::Commit], pool, u64::MAX, |packed, content| {
+        if packed.kind == ObjectKind::Commit
+            && let Content::Bytes(bytes) = content
+            && let Some(header) = parse_commit_header(bytes)
+            && let Ok(mut commits) = commits.lock()
+        {
+            commits.insert(packed.id, header);
+        }
+    });
+    commits.into_inner().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -315,13 +282,13 @@ mod tests {
 
     use super::*;
 
-    /// The trees kept ahead of the walk never exceed their share of the budget (the walk reads
-    /// the others through libgit2); every commit header is still there.
+    /// Every packed commit header is rebuilt (the walk is ordered by them), and no tree.
     #[test]
-    fn the_tree_cache_stays_within_its_budget() {
+    fn every_packed_commit_header_is_rebuilt() {
         let dir = TempDir::new().unwrap();
         let repo = Repository::init_bare(dir.path()).unwrap();
         let mut parent = None;
+        let mut trees = Vec::new();
         for version in 0..20 {
             let mut root = repo.treebuilder(None).unwrap();
             for file in 0..30 {
@@ -331,6 +298,7 @@ mod tests {
                     .unwrap();
             }
             let tree = repo.find_tree(root.write().unwrap()).unwrap();
+            trees.push(ObjectId::from(tree.id()));
             parent = Some(crate::sources::pack::tests::commit_on_main(
                 &repo, &tree, parent,
             ));
@@ -343,24 +311,13 @@ mod tests {
             .unwrap();
         assert!(status.success());
         let packs = PackSet::open(&dir.path().join("objects"));
-        let cached_bytes =
-            |trees: &OidMap<Box<[u8]>>| trees.values().map(|t| t.len()).sum::<usize>();
-
         let workers = Workers::new(2).unwrap();
-        let pool = workers.pool();
-        let (all, commits) = rebuild_trees_and_commits(&packs, pool, usize::MAX);
-        assert_eq!((all.len(), commits.len()), (20, 20));
-        let one_tree = cached_bytes(&all) / 20;
-        let budget = one_tree * 5 + one_tree / 2;
-        let (some, commits) = rebuild_trees_and_commits(&packs, pool, budget);
+        let commits = rebuild_commits(&packs, workers.pool());
         assert_eq!(commits.len(), 20);
-        assert!(
-            cached_bytes(&some) <= budget,
-            "{} > {budget}",
-            cached_bytes(&some)
-        );
-        assert!(!some.is_empty() && some.len() < 20, "{}", some.len());
-        let (none, _) = rebuild_trees_and_commits(&packs, pool, 0);
-        assert!(none.is_empty());
+        let mut rebuilt_trees: Vec<ObjectId> = commits.values().map(|c| c.tree).collect();
+        rebuilt_trees.sort();
+        trees.sort();
+        assert_eq!(rebuilt_trees, trees);
+        assert!(!commits.contains_key(&trees[0]));
     }
 }
