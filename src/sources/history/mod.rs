@@ -4,8 +4,8 @@
 //! id) and lists each new blob. A full audit first rebuilds every packed tree, and afterwards
 //! every listed packed blob, with the pack reader (`sources::pack`: each object inflated once,
 //! on all cores, in pack order); whatever it cannot deliver (loose objects, a range audit's few
-//! blobs) is read through libgit2, one `Repository` per thread (git2 handles are not `Sync`).
-//! Both run on the run's one thread pool (`sources::workers`). Only blobs with findings (and watched paths) go on to pass 2, which maps them back
+//! blobs) goes to worker threads that read through libgit2, one `Repository` each (git2 handles
+//! are not `Sync`). Only blobs with findings (and watched paths) go on to pass 2, which maps them back
 //! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
@@ -33,9 +33,9 @@ use super::ScanStats;
 use super::admit::Admission;
 use super::budget::MemoryBudget;
 use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
-use super::workers::Workers;
 use crate::config::ScanSettings;
 use crate::findings::{CommitRef, HistoryInfo, Occurrence};
 use crate::model::{HistoryCut, SHALLOW_CLONE};
@@ -138,7 +138,6 @@ pub fn scan_history(
         return Ok(HistoryScan::default());
     }
     let odb = repo.odb().context("cannot open the object database")?;
-    let workers = Workers::new(settings.threads)?;
     let budget = MemoryBudget::from_mib(settings.memory_budget_mib);
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
     graph.watch = watch;
@@ -166,9 +165,8 @@ pub fn scan_history(
                 tips: &tips,
                 grafts: &grafts,
             };
-            let (commits, hits) = packed::scan_with_packs(
-                run, &mut graph, &workers, settings, scanner, stats, progress,
-            )?;
+            let (commits, hits) =
+                packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?;
             let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
             (commits, hits, cut)
         }
@@ -217,7 +215,7 @@ pub fn scan_history(
             let hits = scan_streaming(
                 (&commits, &mut headers),
                 &tips.objects,
-                (&mut graph, &workers),
+                &mut graph,
                 settings,
                 scanner,
                 stats,
@@ -438,19 +436,18 @@ fn describe_cut(
     })
 }
 
-/// Pass 1 without packs (or for a range): the walk streams each new blob to the pool, which
-/// reads it through libgit2.
+/// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
 fn scan_streaming(
     (commits, headers): (&[Oid], &mut CommitHeaders),
     object_tips: &[ObjectTip],
-    (graph, workers): (&mut TreeGraph<'_>, &Workers),
+    graph: &mut TreeGraph<'_>,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<Vec<BlobHit>> {
     let git_dir = graph.repo.path().to_path_buf();
-    scan_on_workers(&git_dir, workers, settings, scanner, stats, |send| {
+    scan_on_workers(&git_dir, settings, scanner, stats, |send| {
         walk_commits(commits, object_tips, graph, headers, stats, progress, send);
     })
 }
@@ -543,17 +540,16 @@ fn walk_commits(
     }
 }
 
-/// Runs `produce` with a sender whose blobs the pool reads through libgit2 and scans; returns the
-/// blobs with findings.
+/// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
+/// the blobs with findings.
 fn scan_on_workers(
     git_dir: &Path,
-    workers: &Workers,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
 ) -> Result<Vec<BlobHit>> {
-    workers.run_git_jobs(git_dir, "history", produce, |odb, job| {
+    run_git_workers(git_dir, settings.threads, "history", produce, |odb, job| {
         let admission = Admission::new(settings.max_file_size, stats);
         scan_one_blob(odb, job, admission, scanner, stats)
     })
