@@ -136,10 +136,7 @@ pub fn pack(data: &[u8]) {
     let packs = PackSet::open(&objects_dir);
     let slots = packs.slot_count();
     let kinds = [ObjectKind::Commit, ObjectKind::Tree, ObjectKind::Blob];
-    let Ok(workers) = crate::sources::workers::Workers::new(1) else {
-        return;
-    };
-    packs.for_each_object(&kinds, workers.pool(), max_size, |packed, content| {
+    packs.for_each_object(&kinds, 1, max_size, |packed, content| {
         match content {
             Content::Bytes(bytes) => assert!(bytes.len() as u64 <= max_size, "over the limit"),
             Content::TooLarge(size) => assert!(size > max_size, "not over the limit"),

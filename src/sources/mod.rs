@@ -5,6 +5,7 @@ pub mod admit;
 pub mod anchor;
 pub mod budget;
 mod git;
+mod git_workers;
 pub mod history;
 pub(crate) mod index_file;
 mod object_id;
@@ -13,6 +14,5 @@ pub mod progress;
 pub mod recover;
 pub mod staged;
 pub mod tree;
-pub mod workers;
 
 pub use crate::model::ScanStats;

@@ -10,8 +10,8 @@ use git2::{Delta, DiffOptions, Index, Oid, Repository};
 use super::ScanStats;
 use super::admit::Admission;
 use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
-use super::workers::Workers;
 use crate::config::ScanSettings;
 use crate::findings::{Occurrence, SkipReason};
 use crate::scanner::Scanner;
@@ -283,8 +283,9 @@ pub fn scan_staged(
         }
         return Ok(scan);
     }
-    let found = Workers::new(threads)?.run_git_jobs(
+    let found = run_git_workers(
         repo.path(),
+        threads,
         "staged scan",
         |send| {
             for entry in &entries {

@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn server_words_never_echo_the_key() {
-        let key = SecretValue::new(format!("tsk_{}_{}", "live", "Pq4".repeat(10)));
+        let key = SecretValue::new(crate::test_support::live_key(906));
         let error = ApiError {
             code: "UNAUTHORIZED".into(),
             message: format!("bad key {}\n", key.expose()),

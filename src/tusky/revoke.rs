@@ -425,7 +425,7 @@ mod tests {
     use super::*;
 
     fn key() -> String {
-        format!("tsk_{}_{}", "live", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z")
+        crate::test_support::live_key(905)
     }
 
     fn item(id: &str) -> ListedKey {

@@ -4,8 +4,8 @@
 //! id) and lists each new blob. A full audit first rebuilds every packed tree, and afterwards
 //! every listed packed blob, with the pack reader (`sources::pack`: each object inflated once,
 //! on all cores, in pack order); whatever it cannot deliver (loose objects, a range audit's few
-//! blobs) is read through libgit2, one `Repository` per thread (git2 handles are not `Sync`).
-//! Both run on the run's one thread pool (`sources::workers`). Only blobs with findings (and watched paths) go on to pass 2, which maps them back
+//! blobs) goes to worker threads that read through libgit2, one `Repository` each (git2 handles
+//! are not `Sync`). Only blobs with findings (and watched paths) go on to pass 2, which maps them back
 //! to every commit and path holding them; a history without findings never pays for attribution.
 
 mod attribution;
@@ -33,9 +33,9 @@ use super::ScanStats;
 use super::admit::Admission;
 use super::budget::MemoryBudget;
 use super::git::{BlobOrigin, read_blob_to_scan};
+use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
-use super::workers::Workers;
 use crate::config::ScanSettings;
 use crate::findings::{CommitRef, HistoryInfo, Occurrence};
 use crate::model::{HistoryCut, SHALLOW_CLONE};
@@ -138,7 +138,6 @@ pub fn scan_history(
         return Ok(HistoryScan::default());
     }
     let odb = repo.odb().context("cannot open the object database")?;
-    let workers = Workers::new(settings.threads)?;
     let budget = MemoryBudget::from_mib(settings.memory_budget_mib);
     let mut graph = TreeGraph::new(repo, &odb, scanner, stats);
     graph.watch = watch;
@@ -166,61 +165,57 @@ pub fn scan_history(
                 tips: &tips,
                 grafts: &grafts,
             };
-            let (commits, hits) = packed::scan_with_packs(
-                run, &mut graph, &workers, settings, scanner, stats, progress,
-            )?;
-            let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
-            (commits, hits, cut)
-        }
-        None if !scope.is_restricted() => {
-            // Every commit reachable from the tips, each read once through libgit2 and ordered
-            // here, so that an unreadable commit is named and the rest of history still walked.
-            let mut headers = CommitHeaders::default();
-            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
-            let commits = order_commits(
-                &tip_commits,
-                &mut headers,
-                &mut |id| graph.read_commit_header(id, &grafts),
-                repo.is_shallow(),
-                stats,
-            );
-            progress.set_length(commits.len() as u64);
-            let hits = scan_streaming(
-                (&commits, &mut headers),
-                &tips.objects,
-                (&mut graph, &workers),
-                settings,
-                scanner,
-                stats,
-                progress,
-            )?;
+            let (commits, hits) =
+                packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?;
             let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
             (commits, hits, cut)
         }
         None => {
-            let RangeWalk {
-                commits,
-                base,
-                stopped_by_max_count,
-            } = list_commits(repo, scope, &tips.commits, stats)?;
-            progress.set_length(commits.len() as u64);
-            graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
-            for oid in &base {
-                // Blobs already present before the range are not new in it: seen, unscanned.
-                if let Ok(commit) = repo.find_commit(*oid) {
-                    graph.visit_tree(
-                        commit.tree_id().into(),
-                        &mut String::new(),
-                        0,
-                        false,
-                        &mut |_| {},
-                    );
+            let (commits, mut headers, base, stopped_by_max_count) = if scope.is_restricted() {
+                let RangeWalk {
+                    commits,
+                    base,
+                    stopped_by_max_count,
+                } = list_commits(repo, scope, &tips.commits, stats)?;
+                graph.range_base = base.iter().map(|oid| (ObjectId::from(*oid), ())).collect();
+                for oid in &base {
+                    // Blobs already present before the range are not new in it: seen, unscanned.
+                    if let Ok(commit) = repo.find_commit(*oid) {
+                        graph.visit_tree(
+                            commit.tree_id().into(),
+                            &mut String::new(),
+                            0,
+                            false,
+                            &mut |_| {},
+                        );
+                    }
                 }
-            }
+                (
+                    commits,
+                    CommitHeaders::default(),
+                    base,
+                    stopped_by_max_count,
+                )
+            } else {
+                // Every commit reachable from the tips, each read once through libgit2 and
+                // ordered here, so that an unreadable commit is named and the rest of history
+                // still walked.
+                let mut headers = CommitHeaders::default();
+                let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
+                let commits = order_commits(
+                    &tip_commits,
+                    &mut headers,
+                    &mut |id| graph.read_commit_header(id, &grafts),
+                    repo.is_shallow(),
+                    stats,
+                );
+                (commits, headers, Vec::new(), false)
+            };
+            progress.set_length(commits.len() as u64);
             let hits = scan_streaming(
-                (&commits, &mut CommitHeaders::default()),
+                (&commits, &mut headers),
                 &tips.objects,
-                (&mut graph, &workers),
+                &mut graph,
                 settings,
                 scanner,
                 stats,
@@ -441,19 +436,18 @@ fn describe_cut(
     })
 }
 
-/// Pass 1 without packs (or for a range): the walk streams each new blob to the pool, which
-/// reads it through libgit2.
+/// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
 fn scan_streaming(
     (commits, headers): (&[Oid], &mut CommitHeaders),
     object_tips: &[ObjectTip],
-    (graph, workers): (&mut TreeGraph<'_>, &Workers),
+    graph: &mut TreeGraph<'_>,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<Vec<BlobHit>> {
     let git_dir = graph.repo.path().to_path_buf();
-    scan_on_workers(&git_dir, workers, settings, scanner, stats, |send| {
+    scan_on_workers(&git_dir, settings, scanner, stats, |send| {
         walk_commits(commits, object_tips, graph, headers, stats, progress, send);
     })
 }
@@ -546,17 +540,16 @@ fn walk_commits(
     }
 }
 
-/// Runs `produce` with a sender whose blobs the pool reads through libgit2 and scans; returns the
-/// blobs with findings.
+/// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
+/// the blobs with findings.
 fn scan_on_workers(
     git_dir: &Path,
-    workers: &Workers,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
 ) -> Result<Vec<BlobHit>> {
-    workers.run_git_jobs(git_dir, "history", produce, |odb, job| {
+    run_git_workers(git_dir, settings.threads, "history", produce, |odb, job| {
         let admission = Admission::new(settings.max_file_size, stats);
         scan_one_blob(odb, job, admission, scanner, stats)
     })

@@ -3,13 +3,10 @@
 //! - every packed tree and commit is rebuilt first, on every core: the walk needs them;
 //! - then two things run at once: every packed blob is rebuilt and scanned for secrets (the
 //!   bytes alone decide them), while the walk decides which blobs are reachable and at which
-//!   path each was first seen;
+//!   path each was first seen; blobs the packs do not hold go straight to the libgit2 workers;
 //! - afterwards, each reachable packed blob takes its scan result from a per-slot table, and the
-//!   few that need path-dependent lints, that the packs could not deliver (damaged entries) or
-//!   do not hold (loose objects) are read through libgit2.
-//!
-//! All of it runs on the run's one pool (`sources::workers`); only the walk has a thread of its
-//! own.
+//!   few that need path-dependent lints, or that the packs could not deliver (damaged entries),
+//!   go to the libgit2 workers too.
 //!
 //! Unreachable packed blobs are scanned for nothing, and counted nowhere: they are rare, and
 //! waiting for the walk before scanning would leave a core idle for its whole length.
@@ -35,7 +32,6 @@ use crate::sources::admit::{Admission, is_lfs_pointer};
 use crate::sources::git::BlobOrigin;
 use crate::sources::object_id::ObjectId;
 use crate::sources::pack::{Content, ObjectKind, PackSet};
-use crate::sources::workers::Workers;
 
 /// What scanning a packed blob came to, per slot: the outcome in the top byte, the blob's size
 /// below. Zero means "not delivered".
@@ -131,73 +127,73 @@ pub fn scan_with_packs(
         grafts,
     }: PackedRun<'_>,
     graph: &mut TreeGraph<'_>,
-    workers: &Workers,
     settings: &ScanSettings,
     scanner: &Scanner,
     stats: &ScanStats,
     progress: &ProgressBar,
 ) -> Result<(Vec<Oid>, Vec<BlobHit>)> {
+    let threads = settings.threads.max(1);
     let admission = Admission::new(settings.max_file_size, stats);
     let scans = PackedScans {
         status: (0..packs.slot_count()).map(|_| AtomicU64::new(0)).collect(),
         results: Mutex::new(HashMap::new()),
     };
-    let mut packed_jobs = Vec::new();
-    let mut loose_jobs = Vec::new();
-    progress.set_message("reading commits");
-    // Commits first, on every core: the walk is ordered by them. Then the walk, the one part
-    // that cannot be split, reads each tree when it gets to it, and blobs fill the other cores.
-    let mut commit_headers = rebuild_commits(packs, workers.pool());
-    grafts.apply_all(&mut commit_headers);
-    let commits = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            // The reader never inflates a blob its headers put over the limit.
-            let limit = admission.max_file_size();
-            let pool = workers.pool();
-            packs.for_each_object(&[ObjectKind::Blob], pool, limit, |packed, content| {
-                scans.record(packed.slot, content, admission, scanner)
-            });
-        });
-        let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
-        // Loose commits (made since the last repack) are read through libgit2.
-        let read_loose = &mut |id: ObjectId| graph.read_commit_header(id, grafts);
-        let shallow = graph.repo.is_shallow();
-        let commits = order_commits(
-            &tip_commits,
-            &mut commit_headers,
-            read_loose,
-            shallow,
-            stats,
-        );
-        progress.set_length(commits.len() as u64);
-        progress.set_message("walking history");
-        walk_commits(
-            &commits,
-            &tips.objects,
-            graph,
-            &mut commit_headers,
-            stats,
-            progress,
-            &mut |job| {
-                if packs.slots_of(job.blob.into()).next().is_some() {
-                    packed_jobs.push(PackedJob::from(job));
-                } else {
-                    loose_jobs.push(PackedJob::from(job));
-                }
-                true
-            },
-        );
-        progress.set_message("scanning blobs");
-        commits
-    });
-    let (mut hits, unread) = take_results(packs, scans, packed_jobs, admission, stats);
-    // What the packs do not hold (loose objects, made since the last repack) and what they could
-    // not deliver (damaged entries; reported as corrupt if libgit2 cannot read them either) is
-    // read through libgit2, on the same pool, now that the pack reader is done with it: queued
-    // behind the pack reader's work, it would only stall the walk.
     let git_dir = graph.repo.path().to_path_buf();
-    let mut loose_hits = scan_on_workers(&git_dir, workers, settings, scanner, stats, |send| {
-        for job in loose_jobs.into_iter().map(BlobJob::from).chain(unread) {
+    let mut commits = Vec::new();
+    let mut hits = Vec::new();
+    let mut loose_hits = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
+        let mut packed_jobs = Vec::new();
+        progress.set_message("reading commits");
+        // Commits first, on every core: the walk is ordered by them.
+        let mut commit_headers = rebuild_commits(packs, threads);
+        grafts.apply_all(&mut commit_headers);
+        commits = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                // The reader never inflates a blob its headers put over the limit.
+                let limit = admission.max_file_size();
+                packs.for_each_object(&[ObjectKind::Blob], threads, limit, |packed, content| {
+                    scans.record(packed.slot, content, admission, scanner)
+                });
+            });
+            let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
+            // Loose commits (made since the last repack) are read through libgit2.
+            let read_loose = &mut |id: ObjectId| graph.read_commit_header(id, grafts);
+            let shallow = graph.repo.is_shallow();
+            let commits = order_commits(
+                &tip_commits,
+                &mut commit_headers,
+                read_loose,
+                shallow,
+                stats,
+            );
+            progress.set_length(commits.len() as u64);
+            progress.set_message("walking history");
+            walk_commits(
+                &commits,
+                &tips.objects,
+                graph,
+                &mut commit_headers,
+                stats,
+                progress,
+                &mut |job| {
+                    // What the packs do not hold (loose objects) goes to the libgit2 workers now,
+                    // while the walk goes on.
+                    if packs.slots_of(job.blob.into()).next().is_some() {
+                        packed_jobs.push(PackedJob::from(job));
+                        true
+                    } else {
+                        send(job)
+                    }
+                },
+            );
+            progress.set_message("scanning blobs");
+            commits
+        });
+        // Packed blobs the reader could not deliver (damaged entries) are read by the workers
+        // too, and reported as corrupt if libgit2 cannot read them either.
+        let (found, unread) = take_results(packs, scans, packed_jobs, admission, stats);
+        hits = found;
+        for job in unread {
             if !send(job) {
                 break;
             }
@@ -258,18 +254,23 @@ fn take_results(
 }
 
 /// Every packed commit header, rebuilt on all cores.
-fn rebuild_commits(packs: &PackSet, pool: &rayon::ThreadPool) -> CommitHeaders {
+fn rebuild_commits(packs: &PackSet, threads: usize) -> CommitHeaders {
     let commits = Mutex::new(CommitHeaders::default());
     // The walk needs every commit, whatever its size.
-    packs.for_each_object(&[ObjectKind::Commit], pool, u64::MAX, |packed, content| {
-        if packed.kind == ObjectKind::Commit
-            && let Content::Bytes(bytes) = content
-            && let Some(header) = parse_commit_header(bytes)
-            && let Ok(mut commits) = commits.lock()
-        {
-            commits.insert(packed.id, header);
-        }
-    });
+    packs.for_each_object(
+        &[ObjectKind::Commit],
+        threads,
+        u64::MAX,
+        |packed, content| {
+            if packed.kind == ObjectKind::Commit
+                && let Content::Bytes(bytes) = content
+                && let Some(header) = parse_commit_header(bytes)
+                && let Ok(mut commits) = commits.lock()
+            {
+                commits.insert(packed.id, header);
+            }
+        },
+    );
     commits.into_inner().unwrap_or_default()
 }
 
@@ -311,8 +312,7 @@ mod tests {
             .unwrap();
         assert!(status.success());
         let packs = PackSet::open(&dir.path().join("objects"));
-        let workers = Workers::new(2).unwrap();
-        let commits = rebuild_commits(&packs, workers.pool());
+        let commits = rebuild_commits(&packs, 2);
         assert_eq!(commits.len(), 20);
         let mut rebuilt_trees: Vec<ObjectId> = commits.values().map(|c| c.tree).collect();
         rebuilt_trees.sort();

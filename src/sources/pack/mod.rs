@@ -63,6 +63,9 @@ const MAX_ENTRY_HEADER: u64 = 64;
 /// Marks "no entry".
 const NONE: u32 = u32::MAX;
 
+/// Stack for resolver threads: a delta chain is resolved by recursion, one frame per link.
+const RESOLVER_STACK: usize = 64 << 20;
+
 struct Entry {
     offset: u64,
     /// Where the next entry (or the pack trailer) starts: the zlib stream ends before it.
@@ -157,19 +160,26 @@ impl PackSet {
             })
     }
 
-    /// Rebuilds, on the run's pool (`sources::workers`), every packed object of the given kinds and hands it to
+    /// Rebuilds, on `threads` threads, every packed object of the given kinds and hands it to
     /// `deliver` (an object stored in several packs comes once, from the first), or says it is
     /// over `max_size` without inflating it. Objects not delivered are the caller's to read
     /// another way.
     pub fn for_each_object<D>(
         &self,
         kinds: &[ObjectKind],
-        pool: &rayon::ThreadPool,
+        threads: usize,
         max_size: u64,
         deliver: D,
     ) where
         D: Fn(Packed, Content<'_>) + Sync,
     {
+        let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .stack_size(RESOLVER_STACK)
+            .build()
+        else {
+            return;
+        };
         for (pack, first_slot) in self.packs.iter().zip(&self.first_slots) {
             let run = Resolution {
                 pack,

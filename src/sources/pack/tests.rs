@@ -8,7 +8,6 @@ use assert_fs::TempDir;
 use git2::{ObjectType, Oid, Repository, Signature};
 
 use super::{Content, ObjectKind, PackSet};
-use crate::sources::workers::Workers;
 
 /// A repository whose files change in small steps over many commits, so that `git repack`
 /// stores most versions as deltas (chains, and families that branch).
@@ -86,14 +85,9 @@ fn all_objects(repo: &Repository, kind: ObjectType) -> HashMap<Oid, Vec<u8>> {
         .collect()
 }
 
-fn pool(threads: usize) -> Workers {
-    Workers::new(threads).unwrap()
-}
-
 fn delivered(packs: &PackSet, kind: ObjectKind, threads: usize) -> HashMap<Oid, Vec<u8>> {
     let seen = Mutex::new(HashMap::new());
-    let pool = pool(threads);
-    packs.for_each_object(&[kind], pool.pool(), u64::MAX, |packed, content| {
+    packs.for_each_object(&[kind], threads, u64::MAX, |packed, content| {
         assert_eq!(packed.kind, kind);
         let Content::Bytes(bytes) = content else {
             panic!("{:?} said too large without a limit", packed.id.to_oid());
@@ -270,15 +264,10 @@ fn objects_spread_over_several_packs_are_each_delivered_once() {
     }
     // Every slot names its object.
     let slots = packs.slot_count();
-    packs.for_each_object(
-        &[ObjectKind::Blob],
-        pool(1).pool(),
-        u64::MAX,
-        |packed, _| {
-            assert!(packs.slots_of(packed.id).any(|slot| slot == packed.slot));
-            assert!(packed.slot < slots);
-        },
-    );
+    packs.for_each_object(&[ObjectKind::Blob], 1, u64::MAX, |packed, _| {
+        assert!(packs.slots_of(packed.id).any(|slot| slot == packed.slot));
+        assert!(packed.slot < slots);
+    });
 }
 
 #[test]
@@ -328,27 +317,22 @@ fn objects_over_the_limit_are_said_not_inflated() {
     let expected = all_objects(&repo, ObjectType::Blob);
     let packs = PackSet::open(&repo.path().join("objects"));
     let seen = Mutex::new(HashMap::new());
-    packs.for_each_object(
-        &[ObjectKind::Blob],
-        pool(2).pool(),
-        limit,
-        |packed, content| {
-            let oid = packed.id.to_oid();
-            let bytes = &expected[&oid];
-            match content {
-                Content::Bytes(got) => {
-                    assert!(
-                        got.len() as u64 <= limit,
-                        "{oid}: {} bytes inflated",
-                        got.len()
-                    );
-                    assert_eq!(got, bytes.as_slice());
-                }
-                Content::TooLarge(size) => assert_eq!(size, bytes.len() as u64, "{oid}"),
+    packs.for_each_object(&[ObjectKind::Blob], 2, limit, |packed, content| {
+        let oid = packed.id.to_oid();
+        let bytes = &expected[&oid];
+        match content {
+            Content::Bytes(got) => {
+                assert!(
+                    got.len() as u64 <= limit,
+                    "{oid}: {} bytes inflated",
+                    got.len()
+                );
+                assert_eq!(got, bytes.as_slice());
             }
-            assert!(seen.lock().unwrap().insert(oid, ()).is_none());
-        },
-    );
+            Content::TooLarge(size) => assert_eq!(size, bytes.len() as u64, "{oid}"),
+        }
+        assert!(seen.lock().unwrap().insert(oid, ()).is_none());
+    });
     let seen = seen.into_inner().unwrap();
     let too_large = expected.values().filter(|b| b.len() as u64 > limit).count();
     assert_eq!(too_large, 3);
