@@ -4,6 +4,8 @@
 //! What a full audit holds, besides a fixed cost per object (ids, indexes, the commit graph:
 //! about 270 bytes per object, see the README's memory model):
 //!
+//! - trees rebuilt ahead of the walk (past their share no more are rebuilt: the walk reads the
+//!   rest through libgit2 when it gets to them);
 //! - the last tree the walk saw at each directory path (the next version there is compared
 //!   with it, byte for byte);
 //! - the walk's graph edges (one u32 per tree entry, the largest part on big histories): past
@@ -37,15 +39,20 @@ impl MemoryBudget {
         self.bytes
     }
 
+    /// Trees rebuilt ahead of the walk.
+    pub fn tree_cache(self) -> usize {
+        usize::try_from(self.bytes * 3 / 8).unwrap_or(usize::MAX)
+    }
+
     /// The last tree seen at each directory path, which the next version there is compared
     /// with.
     pub fn reference_trees(self) -> usize {
-        usize::try_from(self.bytes / 4).unwrap_or(usize::MAX)
+        usize::try_from(self.bytes / 8).unwrap_or(usize::MAX)
     }
 
     /// The walk's graph edges kept in memory (in edges of 4 bytes).
     pub fn edges_in_memory(self) -> usize {
-        usize::try_from(self.bytes / 2 / 4).unwrap_or(usize::MAX)
+        usize::try_from(self.bytes / 4 / 4).unwrap_or(usize::MAX)
     }
 
     /// Resident pages of our own pack mappings, all packs together.
@@ -67,7 +74,8 @@ mod tests {
     fn the_shares_add_up_to_the_budget() {
         for mib in [0, 1, 192, 4096] {
             let budget = MemoryBudget::from_mib(mib);
-            let total = budget.reference_trees() as u64
+            let total = budget.tree_cache() as u64
+                + budget.reference_trees() as u64
                 + budget.edges_in_memory() as u64 * 4
                 + budget.pack_pages()
                 + budget.libgit2_mapped();

@@ -71,6 +71,10 @@ pub struct TreeGraph<'r> {
     pub reused_entries: u64,
     /// Per ref that points at a tree or blob (in `Tips::objects` order): its tree or blob index.
     pub tip_objects: Vec<u32>,
+    /// Trees already rebuilt from the packs, kept through attribution (which needs the names
+    /// of the few trees on the way to a finding). Shared so a visit can hold one tree's bytes
+    /// while it recurses.
+    tree_cache: Rc<OidMap<Box<[u8]>>>,
 }
 
 /// A tree as the walk last saw it at one path: its bytes, and per entry where the entry ends
@@ -78,6 +82,21 @@ pub struct TreeGraph<'r> {
 struct Reference {
     bytes: Box<[u8]>,
     entries: Vec<(u32, u32)>,
+}
+
+/// A tree's raw bytes, from the pack reader's cache or from libgit2.
+enum TreeBytes<'o> {
+    Cached(Rc<OidMap<Box<[u8]>>>, ObjectId),
+    Read(git2::OdbObject<'o>),
+}
+
+impl TreeBytes<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            TreeBytes::Cached(cache, id) => cache.get(id).map_or(&[], |bytes| bytes),
+            TreeBytes::Read(object) => object.data(),
+        }
+    }
 }
 
 impl<'r> TreeGraph<'r> {
@@ -111,6 +130,7 @@ impl<'r> TreeGraph<'r> {
             reference_limit: usize::MAX,
             reused_entries: 0,
             tip_objects: Vec::new(),
+            tree_cache: Rc::default(),
         }
     }
 
@@ -121,12 +141,18 @@ impl<'r> TreeGraph<'r> {
         self.reference_limit = references;
     }
 
-    /// A tree's raw bytes, read through libgit2 (each tree is read once, when the walk gets to
-    /// it: trees rebuilt ahead of the walk would not fit in the budget on a large history, and
-    /// it cannot tell which it will need); None (said as corrupt) when unreadable.
-    fn tree_bytes(&self, tree_id: ObjectId, prefix: &str) -> Option<git2::OdbObject<'r>> {
+    /// Trees rebuilt ahead of the walk; the ones not in it are read through libgit2.
+    pub fn use_tree_cache(&mut self, cache: OidMap<Box<[u8]>>) {
+        self.tree_cache = Rc::new(cache);
+    }
+
+    /// A tree's raw bytes, from the cache or libgit2; None (said as corrupt) when unreadable.
+    fn tree_bytes(&self, tree_id: ObjectId, prefix: &str) -> Option<TreeBytes<'r>> {
+        if self.tree_cache.contains_key(&tree_id) {
+            return Some(TreeBytes::Cached(Rc::clone(&self.tree_cache), tree_id));
+        }
         match self.odb.read(tree_id.to_oid()) {
-            Ok(object) if object.kind() == ObjectType::Tree => Some(object),
+            Ok(object) if object.kind() == ObjectType::Tree => Some(TreeBytes::Read(object)),
             Ok(_) => {
                 self.corrupt_tree(prefix, tree_id, "not a tree");
                 None

@@ -1,6 +1,7 @@
 //! Pass 1 of a full audit, on the packs.
 //!
-//! - every packed tree and commit is rebuilt first, on every core: the walk needs them;
+//! - every packed commit is rebuilt first, on every core, and packed trees until their share of
+//!   the memory budget is full (the walk reads the others through libgit2);
 //! - then two things run at once: every packed blob is rebuilt and scanned for secrets (the
 //!   bytes alone decide them), while the walk decides which blobs are reachable and at which
 //!   path each was first seen; blobs the packs do not hold go straight to the libgit2 workers;
@@ -13,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::Result;
 use git2::Oid;
@@ -29,8 +30,9 @@ use crate::config::ScanSettings;
 use crate::scanner::{BlobScan, Scanner};
 use crate::sources::ScanStats;
 use crate::sources::admit::{Admission, is_lfs_pointer};
+use crate::sources::budget::MemoryBudget;
 use crate::sources::git::BlobOrigin;
-use crate::sources::object_id::ObjectId;
+use crate::sources::object_id::{ObjectId, OidMap};
 use crate::sources::pack::{Content, ObjectKind, PackSet};
 
 /// What scanning a packed blob came to, per slot: the outcome in the top byte, the blob's size
@@ -143,9 +145,11 @@ pub fn scan_with_packs(
     let mut hits = Vec::new();
     let mut loose_hits = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
         let mut packed_jobs = Vec::new();
-        progress.set_message("reading commits");
-        // Commits first, on every core: the walk is ordered by them.
-        let mut commit_headers = rebuild_commits(packs, threads);
+        progress.set_message("reading trees");
+        // Commits and trees first, on every core: the walk is ordered by the commits, and it
+        // is the one part that cannot be split, so what it reads should be ready for it.
+        let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
+        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads, tree_budget);
         grafts.apply_all(&mut commit_headers);
         commits = std::thread::scope(|scope| {
             scope.spawn(|| {
@@ -167,6 +171,7 @@ pub fn scan_with_packs(
                 stats,
             );
             progress.set_length(commits.len() as u64);
+            graph.use_tree_cache(trees);
             progress.set_message("walking history");
             walk_commits(
                 &commits,
@@ -253,25 +258,54 @@ fn take_results(
     (hits, unread)
 }
 
-/// Every packed commit header, rebuilt on all cores.
-fn rebuild_commits(packs: &PackSet, threads: usize) -> CommitHeaders {
+/// Every packed commit header, and packed trees until they fill `tree_budget` bytes, rebuilt on
+/// all cores. Past the budget no tree is inflated any more (on git/git the trees are 5.4 GiB, and
+/// all but the first few percent would be inflated for nothing); the walk reads those through
+/// libgit2 when it gets to them.
+fn rebuild_trees_and_commits(
+    packs: &PackSet,
+    threads: usize,
+    tree_budget: usize,
+) -> (OidMap<Box<[u8]>>, CommitHeaders) {
+    let trees = Mutex::new(OidMap::default());
     let commits = Mutex::new(CommitHeaders::default());
+    let cached_bytes = AtomicUsize::new(0);
+    let cache_full = AtomicBool::new(false);
+    let wanted = |kind: ObjectKind| kind != ObjectKind::Tree || !cache_full.load(Ordering::Relaxed);
     // The walk needs every commit, whatever its size.
-    packs.for_each_object(
-        &[ObjectKind::Commit],
+    packs.for_each_object_while(
+        &[ObjectKind::Tree, ObjectKind::Commit],
         threads,
         u64::MAX,
+        &wanted,
         |packed, content| {
-            if packed.kind == ObjectKind::Commit
-                && let Content::Bytes(bytes) = content
-                && let Some(header) = parse_commit_header(bytes)
-                && let Ok(mut commits) = commits.lock()
-            {
-                commits.insert(packed.id, header);
+            let Content::Bytes(bytes) = content else {
+                return;
+            };
+            match packed.kind {
+                ObjectKind::Commit => {
+                    if let Some(header) = parse_commit_header(bytes)
+                        && let Ok(mut commits) = commits.lock()
+                    {
+                        commits.insert(packed.id, header);
+                    }
+                }
+                _ => {
+                    let total =
+                        cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+                    if total > tree_budget {
+                        cache_full.store(true, Ordering::Relaxed);
+                    } else if let Ok(mut trees) = trees.lock() {
+                        trees.insert(packed.id, bytes.into());
+                    }
+                }
             }
         },
     );
-    commits.into_inner().unwrap_or_default()
+    (
+        trees.into_inner().unwrap_or_default(),
+        commits.into_inner().unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -283,13 +317,13 @@ mod tests {
 
     use super::*;
 
-    /// Every packed commit header is rebuilt (the walk is ordered by them), and no tree.
+    /// The trees kept ahead of the walk never exceed their share of the budget, and past it no
+    /// more are rebuilt (the walk reads them through libgit2); every commit header is there.
     #[test]
-    fn every_packed_commit_header_is_rebuilt() {
+    fn the_tree_cache_stays_within_its_budget() {
         let dir = TempDir::new().unwrap();
         let repo = Repository::init_bare(dir.path()).unwrap();
         let mut parent = None;
-        let mut trees = Vec::new();
         for version in 0..20 {
             let mut root = repo.treebuilder(None).unwrap();
             for file in 0..30 {
@@ -299,7 +333,6 @@ mod tests {
                     .unwrap();
             }
             let tree = repo.find_tree(root.write().unwrap()).unwrap();
-            trees.push(ObjectId::from(tree.id()));
             parent = Some(crate::sources::pack::tests::commit_on_main(
                 &repo, &tree, parent,
             ));
@@ -312,12 +345,26 @@ mod tests {
             .unwrap();
         assert!(status.success());
         let packs = PackSet::open(&dir.path().join("objects"));
-        let commits = rebuild_commits(&packs, 2);
+        let cached_bytes =
+            |trees: &OidMap<Box<[u8]>>| trees.values().map(|t| t.len()).sum::<usize>();
+
+        let (all, commits) = rebuild_trees_and_commits(&packs, 2, usize::MAX);
+        assert_eq!((all.len(), commits.len()), (20, 20));
+        for header in commits.values() {
+            assert!(all.contains_key(&header.tree));
+        }
+        let one_tree = cached_bytes(&all) / 20;
+        let budget = one_tree * 5 + one_tree / 2;
+        let (some, commits) = rebuild_trees_and_commits(&packs, 2, budget);
         assert_eq!(commits.len(), 20);
-        let mut rebuilt_trees: Vec<ObjectId> = commits.values().map(|c| c.tree).collect();
-        rebuilt_trees.sort();
-        trees.sort();
-        assert_eq!(rebuilt_trees, trees);
-        assert!(!commits.contains_key(&trees[0]));
+        assert!(
+            cached_bytes(&some) <= budget,
+            "{} > {budget}",
+            cached_bytes(&some)
+        );
+        assert!(!some.is_empty() && some.len() < 20, "{}", some.len());
+        let (none, commits) = rebuild_trees_and_commits(&packs, 2, 0);
+        assert!(none.is_empty());
+        assert_eq!(commits.len(), 20);
     }
 }

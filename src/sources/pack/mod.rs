@@ -173,6 +173,22 @@ impl PackSet {
     ) where
         D: Fn(Packed, Content<'_>) + Sync,
     {
+        self.for_each_object_while(kinds, threads, max_size, &|_| true, deliver);
+    }
+
+    /// `for_each_object`, but objects of a kind stop coming (no family of it is started or gone
+    /// on with) once `wanted` says no more of that kind: what is not delivered is the caller's
+    /// to read another way.
+    pub fn for_each_object_while<D>(
+        &self,
+        kinds: &[ObjectKind],
+        threads: usize,
+        max_size: u64,
+        wanted: &(dyn Fn(ObjectKind) -> bool + Sync),
+        deliver: D,
+    ) where
+        D: Fn(Packed, Content<'_>) + Sync,
+    {
         let Ok(pool) = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .stack_size(RESOLVER_STACK)
@@ -185,6 +201,7 @@ impl PackSet {
                 pack,
                 first_slot: *first_slot,
                 max_size,
+                wanted,
                 deliver: &deliver,
             };
             pool.install(|| {
@@ -195,7 +212,7 @@ impl PackSet {
                         pack.needed[**root as usize]
                             && pack.entries[**root as usize]
                                 .kind
-                                .is_some_and(|kind| kinds.contains(&kind))
+                                .is_some_and(|kind| kinds.contains(&kind) && wanted(kind))
                     })
                     .for_each(|root| run.resolve(*root, None, 0));
             });
@@ -438,6 +455,8 @@ struct Resolution<'a, D> {
     pack: &'a Pack,
     first_slot: usize,
     max_size: u64,
+    /// Asked before each object is delivered: false leaves the rest of its family undone.
+    wanted: &'a (dyn Fn(ObjectKind) -> bool + Sync),
     deliver: &'a D,
 }
 
@@ -487,8 +506,12 @@ impl<D: Fn(Packed, Content<'_>) + Sync> Resolution<'_, D> {
         };
         let (mut entry, mut depth) = (entry, depth);
         loop {
-            // A family has one kind, its root's: every member is delivered.
+            // A family has one kind, its root's: every member is delivered, as long as the
+            // caller wants that kind.
             if let Some(packed) = self.packed(entry) {
+                if !(self.wanted)(packed.kind) {
+                    return;
+                }
                 (self.deliver)(packed, Content::Bytes(&bytes));
             }
             let mut children = self.needed_children(entry);

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assert_fs::TempDir;
 use git2::{ObjectType, Oid, Repository, Signature};
@@ -148,6 +149,52 @@ fn every_tree_and_blob_matches_libgit2_with_both_delta_encodings() {
             }
         }
     }
+}
+
+/// Once the caller wants no more of a kind, no more of it is rebuilt, in a delta family
+/// already under way too, while the other kinds still all come.
+#[test]
+fn a_kind_no_longer_wanted_stops_coming() {
+    let dir = TempDir::new().unwrap();
+    let repo = Repository::init_bare(dir.path()).unwrap();
+    // Twenty versions of one directory, one entry changed each time: one delta family.
+    let mut parent = None;
+    for version in 0..20 {
+        let mut root = repo.treebuilder(None).unwrap();
+        for file in 0..30 {
+            let text = format!("file {file} version {}\n", version * usize::from(file == 0));
+            let blob = repo.blob(text.as_bytes()).unwrap();
+            root.insert(format!("file-{file:03}.txt"), blob, 0o100644)
+                .unwrap();
+        }
+        let tree = repo.find_tree(root.write().unwrap()).unwrap();
+        parent = Some(commit_on_main(&repo, &tree, parent));
+    }
+    repack(&repo, true);
+    let packs = PackSet::open(&repo.path().join("objects"));
+    let count = |kind| {
+        let delivered = AtomicUsize::new(0);
+        let wanted = |of: ObjectKind| of != kind || delivered.load(Ordering::Relaxed) < 1;
+        let others = AtomicUsize::new(0);
+        packs.for_each_object_while(
+            &[ObjectKind::Tree, ObjectKind::Commit],
+            1,
+            u64::MAX,
+            &wanted,
+            |packed, _| {
+                let counter = if packed.kind == kind {
+                    &delivered
+                } else {
+                    &others
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            },
+        );
+        (delivered.into_inner(), others.into_inner())
+    };
+    assert_eq!(count(ObjectKind::Tree), (1, 20));
+    assert_eq!(count(ObjectKind::Commit), (1, 20));
+    assert!(count_deltas(&repo) >= 19, "the trees must form one family");
 }
 
 /// With a page budget of nothing, the reader releases the mapping behind it (pages never pile
