@@ -2,7 +2,7 @@
 //! history may keep in memory at once.
 //!
 //! What a full audit holds, besides a fixed cost per object (ids, indexes, the commit graph:
-//! about 270 bytes per object, see the README's memory model):
+//! 170 to 270 bytes per object, see the README's memory model):
 //!
 //! - trees rebuilt ahead of the walk (past their share no more are rebuilt: the walk reads the
 //!   rest through libgit2 when it gets to them);
