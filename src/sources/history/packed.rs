@@ -310,40 +310,13 @@ fn rebuild_trees_and_commits(
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
-    use assert_fs::TempDir;
-    use git2::Repository;
-
     use super::*;
 
     /// The trees kept ahead of the walk never exceed their share of the budget, and past it no
     /// more are rebuilt (the walk reads them through libgit2); every commit header is there.
     #[test]
     fn the_tree_cache_stays_within_its_budget() {
-        let dir = TempDir::new().unwrap();
-        let repo = Repository::init_bare(dir.path()).unwrap();
-        let mut parent = None;
-        for version in 0..20 {
-            let mut root = repo.treebuilder(None).unwrap();
-            for file in 0..30 {
-                let text = format!("file {file} version {}\n", version * usize::from(file == 0));
-                let blob = repo.blob(text.as_bytes()).unwrap();
-                root.insert(format!("file-{file:03}.txt"), blob, 0o100644)
-                    .unwrap();
-            }
-            let tree = repo.find_tree(root.write().unwrap()).unwrap();
-            parent = Some(crate::sources::pack::tests::commit_on_main(
-                &repo, &tree, parent,
-            ));
-        }
-        let status = Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(["repack", "-adq"])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let (dir, _repo) = crate::sources::pack::tests::one_directory_in_twenty_versions();
         let packs = PackSet::open(&dir.path().join("objects"));
         let cached_bytes =
             |trees: &OidMap<Box<[u8]>>| trees.values().map(|t| t.len()).sum::<usize>();

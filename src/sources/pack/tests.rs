@@ -151,13 +151,11 @@ fn every_tree_and_blob_matches_libgit2_with_both_delta_encodings() {
     }
 }
 
-/// Once the caller wants no more of a kind, no more of it is rebuilt, in a delta family
-/// already under way too, while the other kinds still all come.
-#[test]
-fn a_kind_no_longer_wanted_stops_coming() {
+/// A bare repository holding twenty versions of one directory (30 files, one of them changed
+/// each time), one commit each, repacked: its trees form one delta family.
+pub fn one_directory_in_twenty_versions() -> (TempDir, Repository) {
     let dir = TempDir::new().unwrap();
     let repo = Repository::init_bare(dir.path()).unwrap();
-    // Twenty versions of one directory, one entry changed each time: one delta family.
     let mut parent = None;
     for version in 0..20 {
         let mut root = repo.treebuilder(None).unwrap();
@@ -171,6 +169,14 @@ fn a_kind_no_longer_wanted_stops_coming() {
         parent = Some(commit_on_main(&repo, &tree, parent));
     }
     repack(&repo, true);
+    (dir, repo)
+}
+
+/// Once the caller wants no more of a kind, no more of it is rebuilt, in a delta family
+/// already under way too, while the other kinds still all come.
+#[test]
+fn a_kind_no_longer_wanted_stops_coming() {
+    let (_dir, repo) = one_directory_in_twenty_versions();
     let packs = PackSet::open(&repo.path().join("objects"));
     let count = |kind| {
         let delivered = AtomicUsize::new(0);
