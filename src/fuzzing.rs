@@ -136,7 +136,11 @@ pub fn pack(data: &[u8]) {
     let packs = PackSet::open(&objects_dir);
     let slots = packs.slot_count();
     let kinds = [ObjectKind::Commit, ObjectKind::Tree, ObjectKind::Blob];
-    packs.for_each_object(&kinds, 1, max_size, |packed, content| {
+    let workers = crate::workers::Workers::new(1);
+    let Ok(pool) = workers.pool() else {
+        return;
+    };
+    packs.for_each_object(&kinds, pool, max_size, |packed, content| {
         match content {
             Content::Bytes(bytes) => assert!(bytes.len() as u64 <= max_size, "over the limit"),
             Content::TooLarge(size) => assert!(size > max_size, "not over the limit"),

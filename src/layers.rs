@@ -60,6 +60,40 @@ fn sources_never_import_lints() {
     assert!(offenders.is_empty(), "{offenders:?}");
 }
 
+/// Sources only list what there is to read: every read-and-scan runs in the worker stage
+/// (`workers::jobs`), on the run's one pool. `recover.rs` is the exception by design: it reads
+/// back the keys at the locations a saved report names, for verify and revoke, not a scan.
+#[test]
+fn sources_never_scan_what_they_list() {
+    let scans = [
+        ".scan_blob(",
+        ".scan_secrets(",
+        ".scan_named_blob(",
+        ".scan_file_blob(",
+        ".add_path_lints(",
+        "may_need_path_lints(",
+    ];
+    let offenders: Vec<String> = rust_files(Path::new("sources"))
+        .into_iter()
+        .filter(|(path, text)| {
+            path != Path::new("sources/recover.rs")
+                && path != Path::new("sources/history/attribution.rs")
+                && scans.iter().any(|call| text.contains(call))
+        })
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+/// The worker stage moves jobs and results and knows nothing of what a job does: its pool and
+/// queue import nothing from the crate, so any source can feed it.
+#[test]
+fn the_worker_pool_imports_nothing_from_the_crate() {
+    let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/workers/mod.rs"))
+        .unwrap();
+    assert!(!text.contains("crate::"), "src/workers/mod.rs imports from the crate");
+}
+
 /// The bottom layer imports nothing from the crate above it.
 #[test]
 fn the_model_imports_nothing_above_it() {

@@ -26,3 +26,4 @@ pub mod sources;
 pub mod test_support;
 pub mod time;
 pub mod tusky;
+pub mod workers;

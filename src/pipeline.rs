@@ -2,11 +2,12 @@
 //! (config, rules, suppressions), let the source enumerate and scan, collect once, and build the
 //! report. The command line calls these and renders; it holds none of this logic.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use git2::Repository;
 use indicatif::ProgressBar;
 
@@ -24,11 +25,23 @@ use crate::lints::{
 };
 use crate::model::ScanStats;
 use crate::scanner::Scanner;
+use crate::sources::admit::Admission;
 use crate::sources::anchor::Anchors;
-use crate::sources::history::{HistoryScan, HistoryScope, PathWatch, scan_history};
+use crate::sources::history::GIT_JOB_BATCH;
+use crate::sources::history::{
+    AuditRun, HistoryJobs, HistoryScan, HistoryScope, PathWatch, scan_history,
+};
 use crate::sources::progress::Progress;
-use crate::sources::staged::scan_staged;
-use crate::sources::tree::{KeepFile, TreeScan, count_files, scan_tree};
+use crate::sources::staged::{StagedBlob, staged_blobs};
+use crate::sources::tree::{FileJob, KeepFile, Listed, count_files, walk_tree};
+use crate::workers::Workers;
+use crate::workers::jobs::{scan_file, scan_history_blob, scan_packed_blob, scan_staged_blob};
+
+/// Files per hand-off to a worker: a file costs at least an open and a read, far more than a
+/// hand-off, and small batches keep every worker busy on a tree of a few large files.
+const FILE_JOB_BATCH: usize = 8;
+/// Below this many staged blobs, the scan runs on the calling thread.
+const STAGED_PARALLEL_THRESHOLD: usize = 64;
 
 /// Everything a scanning command loads before it reads a file.
 pub struct Prepared {
@@ -211,7 +224,7 @@ pub fn scan_paths(
     started: Instant,
     show_secrets: bool,
     progress: &Progress,
-) -> Report {
+) -> Result<Report> {
     let stats = prepared.new_stats();
     let anchors = Anchors::new(roots);
     let env_context = EnvLintContext {
@@ -223,19 +236,48 @@ pub fn scan_paths(
     // The env-file lint judges the env files the one walk met; the index adds tracked ones.
     let want_env_files = prepared.scanner.lint_enabled(ENV_FILE_COMMITTED)
         || prepared.scanner.lint_enabled(ENV_FILE_NOT_IGNORED);
-    let TreeScan {
-        mut collector,
+    let settings = &prepared.settings;
+    let relative_root = (roots.len() == 1 && roots[0].is_dir()).then_some(roots[0].as_path());
+    let workers = Workers::new(settings.threads);
+    let mut collector = Collector::new();
+    let walked = workers.run(
+        FILE_JOB_BATCH,
+        |feed| {
+            walk_tree(
+                roots,
+                &anchors,
+                settings,
+                &prepared.scanner,
+                &stats,
+                want_env_files.then_some(EnvFiles::wanted as KeepFile),
+                feed,
+            )
+        },
+        |worker, job: FileJob| {
+            let stable = OnceCell::new();
+            Ok(scan_file(
+                &job.path,
+                relative_root,
+                &|| {
+                    stable
+                        .get_or_init(|| anchors.stable_path(&job.path))
+                        .as_deref()
+                },
+                Admission::new(settings.max_file_size, &stats),
+                &prepared.scanner,
+                &stats,
+                &mut worker.buffer,
+            ))
+        },
+        |found| collector.extend(found),
+        &|| progress.update(&stats, started.elapsed()),
+    );
+    progress.finish();
+    // A tree scan's jobs fail only by panicking: a bug, and the scan is then incomplete.
+    let Listed {
         kept_files,
         nested_repos,
-    } = scan_tree(
-        roots,
-        &anchors,
-        &prepared.settings,
-        &prepared.scanner,
-        &stats,
-        progress,
-        want_env_files.then_some(EnvFiles::wanted as KeepFile),
-    );
+    } = walked?;
     let env_files = EnvFiles {
         files: kept_files,
         nested_repos,
@@ -254,7 +296,7 @@ pub fn scan_paths(
             "ignore files: not honoured (--no-ignore)".to_owned()
         });
     }
-    build_report(
+    Ok(build_report(
         "scan",
         &roots[0],
         collector,
@@ -262,7 +304,7 @@ pub fn scan_paths(
         &prepared.suppressions,
         started,
         show_secrets,
-    )
+    ))
 }
 
 /// Scans what the next commit adds (or the staged content of `paths`) into a report.
@@ -275,13 +317,42 @@ pub fn scan_index(
     show_secrets: bool,
 ) -> Result<Report> {
     let stats = prepared.new_stats();
-    let scan = scan_staged(repo, paths, &prepared.settings, &prepared.scanner, &stats)?;
+    let settings = &prepared.settings;
+    let blobs = staged_blobs(repo, paths, &stats)?;
     let mut collector = Collector::new();
     // The path lint runs here, on what the source listed: the source knows no lint rules.
     if prepared.scanner.lint_enabled(ENV_FILE_STAGED) {
-        collector.extend(scan.paths.iter().filter_map(|path| staged_env_file(path)));
+        collector.extend(blobs.iter().filter_map(|blob| staged_env_file(&blob.path)));
     }
-    collector.extend(scan.occurrences);
+    let admission = Admission::new(settings.max_file_size, &stats);
+    let scan = |odb: &git2::Odb<'_>, blob: &StagedBlob| {
+        scan_staged_blob(odb, blob, admission, &prepared.scanner, &stats)
+    };
+    if blobs.len() < STAGED_PARALLEL_THRESHOLD || settings.threads == 1 {
+        // A hook's usual commit: starting threads and opening the repository again for each
+        // would cost more than the scan.
+        let odb = repo.odb().context("cannot open the object database")?;
+        for blob in &blobs {
+            collector.extend(scan(&odb, blob));
+        }
+    } else {
+        let workers = Workers::new(settings.threads);
+        let git_dir = repo.path();
+        workers.run(
+            GIT_JOB_BATCH,
+            |feed| {
+                let mut sender = feed.sender();
+                for blob in &blobs {
+                    if !sender.send(blob) {
+                        break;
+                    }
+                }
+            },
+            |worker, blob| Ok(Some(scan(&worker.repository(git_dir)?.odb()?, blob))),
+            |found| collector.extend(found),
+            &|| {},
+        )?;
+    }
     Ok(build_report(
         "scan --staged",
         root,
@@ -314,15 +385,25 @@ pub fn audit_history(
             watched: env_files::is_env_file_path,
             occurrence: committed_env_file,
         });
-    let scan = scan_history(
-        repo,
-        scope,
-        watch,
-        &prepared.settings,
-        &prepared.scanner,
-        &stats,
+    let settings = &prepared.settings;
+    let scanner = &prepared.scanner;
+    let admission = Admission::new(settings.max_file_size, &stats);
+    let read_and_scan =
+        |odb: &git2::Odb<'_>, job| scan_history_blob(odb, job, admission, scanner, &stats);
+    let scan_packed = |bytes: &[u8]| scan_packed_blob(bytes, scanner);
+    let workers = Workers::new(settings.threads);
+    let run = AuditRun {
+        settings,
+        scanner,
+        stats: &stats,
         progress,
-    );
+        workers: &workers,
+        jobs: HistoryJobs {
+            read_and_scan: &read_and_scan,
+            scan_packed: &scan_packed,
+        },
+    };
+    let scan = scan_history(repo, scope, watch, run);
     progress.finish_and_clear();
     let mut scan = scan?;
     drop_past_scope_requests(&mut scan, &stats);

@@ -133,13 +133,7 @@ pub fn scan_paths(
 ) -> Result<Report> {
     let started = Instant::now();
     let prepared = prepare(global, options, &roots[0])?;
-    Ok(pipeline::scan_paths(
-        roots,
-        &prepared,
-        started,
-        show_secrets,
-        progress,
-    ))
+    pipeline::scan_paths(roots, &prepared, started, show_secrets, progress)
 }
 
 /// Writes the report and, for people, the warnings about skipped input on stderr.

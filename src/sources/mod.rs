@@ -4,8 +4,7 @@
 pub mod admit;
 pub mod anchor;
 pub mod budget;
-mod git;
-mod git_workers;
+pub(crate) mod git;
 pub mod history;
 pub(crate) mod index_file;
 mod object_id;

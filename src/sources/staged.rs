@@ -1,5 +1,5 @@
-//! The staged source: what the next commit would contain, read from the index (never from the
-//! working files, which may differ from what is staged).
+//! The staged source: what the next commit would contain, listed from the index (never from the
+//! working files, which may differ from what is staged); the workers read and scan the blobs.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -8,25 +8,17 @@ use anyhow::{Context, Result, bail};
 use git2::{Delta, DiffOptions, Index, Oid, Repository};
 
 use super::ScanStats;
-use super::admit::Admission;
-use super::git::{BlobOrigin, read_blob_to_scan};
-use super::git_workers::run_git_workers;
 use super::index_file::{self, IndexEntry, IndexFile};
-use crate::config::ScanSettings;
-use crate::findings::{Occurrence, SkipReason};
-use crate::scanner::Scanner;
-
-/// Below this many blobs, starting threads costs more than it saves.
-const PARALLEL_THRESHOLD: usize = 64;
+use crate::findings::SkipReason;
 
 const MODE_SYMLINK: u32 = 0o120000;
 const MODE_GITLINK: u32 = 0o160000;
 
 /// One staged file: its path in the repository and the blob the index holds for it.
 #[derive(Clone, Debug)]
-struct StagedBlob {
-    path: String,
-    blob: Oid,
+pub struct StagedBlob {
+    pub path: String,
+    pub blob: Oid,
 }
 
 /// The index git would commit: `GIT_INDEX_FILE` when git set it (`git commit -a`,
@@ -205,21 +197,13 @@ fn filter_modes(entries: Vec<(String, Oid, u32)>, stats: &ScanStats) -> Vec<Stag
         .collect()
 }
 
-/// What a staged scan saw: every staged path (for the path lints) and the occurrences in the
-/// staged content.
-pub struct StagedScan {
-    pub paths: Vec<String>,
-    pub occurrences: Vec<Occurrence>,
-}
-
-/// Scans the staged content: changed entries, or the given paths' index entries.
-pub fn scan_staged(
+/// What the next commit adds (all of it before the first commit), or the staged content of
+/// `paths`: the blobs to scan, by path. Submodules, symlinks and conflicts are counted and said.
+pub fn staged_blobs(
     repo: &Repository,
     paths: &[PathBuf],
-    settings: &ScanSettings,
-    scanner: &Scanner,
     stats: &ScanStats,
-) -> Result<StagedScan> {
+) -> Result<Vec<StagedBlob>> {
     if repo.is_bare() {
         bail!("--staged needs a repository with a working tree (this one is bare)");
     }
@@ -270,34 +254,7 @@ pub fn scan_staged(
             }
         }
     };
-    let mut scan = StagedScan {
-        paths: entries.iter().map(|entry| entry.path.clone()).collect(),
-        occurrences: Vec::new(),
-    };
-    let threads = settings.threads.min(entries.len() / PARALLEL_THRESHOLD + 1);
-    if threads <= 1 {
-        let odb = repo.odb().context("cannot open the object database")?;
-        for entry in &entries {
-            scan.occurrences
-                .extend(scan_entry(&odb, entry, settings, scanner, stats));
-        }
-        return Ok(scan);
-    }
-    let found = run_git_workers(
-        repo.path(),
-        threads,
-        "staged scan",
-        |send| {
-            for entry in &entries {
-                if !send(entry) {
-                    break;
-                }
-            }
-        },
-        |odb, entry| Some(scan_entry(odb, entry, settings, scanner, stats)),
-    )?;
-    scan.occurrences.extend(found.into_iter().flatten());
-    Ok(scan)
+    Ok(entries)
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -431,31 +388,6 @@ fn parsed_entries_for_paths(
         }
     }
     Ok(staged)
-}
-
-fn scan_entry(
-    odb: &git2::Odb<'_>,
-    entry: &StagedBlob,
-    settings: &ScanSettings,
-    scanner: &Scanner,
-    stats: &ScanStats,
-) -> Vec<Occurrence> {
-    let origin = BlobOrigin::Staged { path: &entry.path };
-    let allow_listed = scanner.path_allowed(Path::new(&entry.path), false);
-    let Some(object) = read_blob_to_scan(
-        odb,
-        entry.blob,
-        origin,
-        Admission::new(settings.max_file_size, stats),
-        allow_listed,
-        stats,
-    ) else {
-        return Vec::new();
-    };
-    let bytes = object.data();
-    let result = scanner.scan_blob(&entry.path, bytes);
-    stats.suppressed(result.inline_suppressed, result.config_suppressed);
-    result.occurrences
 }
 
 #[cfg(test)]

@@ -396,3 +396,45 @@ fn worktrees_use_their_own_index_and_the_shared_hooks() {
     let output = commit(&wt, &["-m", "from the worktree"]);
     assert!(!output.status.success(), "{}", combined(&output));
 }
+
+/// A change too large for the calling thread goes to the run's workers, each with its own
+/// repository handle: every staged file is scanned once, every key found, each where it is.
+#[test]
+fn a_large_staged_change_is_scanned_whole_on_the_workers() {
+    let dir = TempDir::new().unwrap();
+    init_repo(dir.path());
+    dir.child("README.md").write_str("hello\n").unwrap();
+    commit_all(dir.path(), "initial");
+    let with_keys = [0, 77, 149, 299];
+    for file in 0..300 {
+        let body = if with_keys.contains(&file) {
+            format!("KEY = \"{}\"\n", live_key(400 + file))
+        } else {
+            format!("value = {file}\n")
+        };
+        dir.child(format!("pkg/m{file:03}.py"))
+            .write_str(&body)
+            .unwrap();
+    }
+    git(dir.path(), &["add", "pkg"]);
+    let output = tuskguard()
+        .args(["scan", "--staged", "--threads", "2", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", combined(&output));
+    let report = json_of(&output);
+    assert_eq!(report["summary"]["files_scanned"], 300, "{report}");
+    let mut paths: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["locations"][0]["path"].as_str().unwrap().to_owned())
+        .collect();
+    paths.sort();
+    let expected: Vec<String> = with_keys
+        .iter()
+        .map(|file| format!("pkg/m{file:03}.py"))
+        .collect();
+    assert_eq!(paths, expected);
+}

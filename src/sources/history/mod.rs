@@ -21,25 +21,24 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use git2::{Oid, Repository, Sort};
+use git2::{Odb, Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
 use self::attribution::Attribution;
 use self::grafts::Grafts;
-use self::graph::{BlobJob, NONE, TreeGraph};
+pub use self::graph::BlobJob;
+use self::graph::{NONE, TreeGraph};
 use self::order::order_commits;
 pub use self::tips::{ObjectTip, Tip, Tips, collect_tips};
 use super::ScanStats;
-use super::admit::Admission;
 use super::budget::MemoryBudget;
-use super::git::{BlobOrigin, read_blob_to_scan};
-use super::git_workers::run_git_workers;
 use super::object_id::{ObjectId, OidMap};
 use super::pack::PackSet;
 use crate::config::ScanSettings;
 use crate::findings::{CommitRef, HistoryInfo, Occurrence};
 use crate::model::{HistoryCut, SHALLOW_CLONE};
 use crate::scanner::{BlobScan, Scanner};
+use crate::workers::Workers;
 
 /// Which part of history to audit.
 #[derive(Clone, Debug, Default)]
@@ -113,17 +112,47 @@ pub struct BlobHit {
     pub occurrences: Vec<Occurrence>,
 }
 
+/// What the run's workers do with the blobs the audit lists (`workers::jobs`): the audit itself
+/// only enumerates, and never scans a blob.
+#[derive(Clone, Copy)]
+pub struct HistoryJobs<'a> {
+    /// A listed blob, read through the worker's own libgit2 handle: admit → read → scan; the
+    /// blob with its findings, if any.
+    pub read_and_scan: &'a (dyn Fn(&Odb<'_>, BlobJob) -> Option<BlobHit> + Sync),
+    /// The bytes of a blob the pack reader rebuilt (admitted already; its path is not known
+    /// yet): its secrets, and whether the lints that read a file the way its path says must
+    /// read it again once the walk has named it.
+    pub scan_packed: &'a (dyn Fn(&[u8]) -> (BlobScan, bool) + Sync),
+}
+
+/// What an audit runs with, besides the repository and the scope.
+#[derive(Clone, Copy)]
+pub struct AuditRun<'a> {
+    pub settings: &'a ScanSettings,
+    /// Its path allow-list prunes the walk; attribution checks the working tree with it.
+    pub scanner: &'a Scanner,
+    pub stats: &'a ScanStats,
+    pub progress: &'a ProgressBar,
+    /// The run's one pool: the pack reader rebuilds on it, the listed blobs are scanned on it.
+    pub workers: &'a Workers,
+    pub jobs: HistoryJobs<'a>,
+}
+
 /// Audits the history of `repo` and attributes each finding (and each path `watch` names) to
 /// its commits.
 pub fn scan_history(
     repo: &Repository,
     scope: &HistoryScope,
     watch: Option<PathWatch>,
-    settings: &ScanSettings,
-    scanner: &Scanner,
-    stats: &ScanStats,
-    progress: &ProgressBar,
+    run: AuditRun<'_>,
 ) -> Result<HistoryScan> {
+    let AuditRun {
+        settings,
+        scanner,
+        stats,
+        progress,
+        ..
+    } = run;
     let mut tips = collect_tips(repo, stats)?;
     if scope.is_restricted() {
         // A range or a branch is a line of commits: trees and blobs tagged directly are in none.
@@ -160,13 +189,12 @@ pub fn scan_history(
     let (commits, hits, cut) = match &packs {
         // A full audit has no range, so no boundary commits.
         Some(packs) => {
-            let run = packed::PackedRun {
+            let packed = packed::PackedRun {
                 packs,
                 tips: &tips,
                 grafts: &grafts,
             };
-            let (commits, hits) =
-                packed::scan_with_packs(run, &mut graph, settings, scanner, stats, progress)?;
+            let (commits, hits) = packed::scan_with_packs(packed, &mut graph, run)?;
             let cut = describe_cut(repo, scope, &graph, &commits, &[], false);
             (commits, hits, cut)
         }
@@ -212,15 +240,7 @@ pub fn scan_history(
                 (commits, headers, Vec::new(), false)
             };
             progress.set_length(commits.len() as u64);
-            let hits = scan_streaming(
-                (&commits, &mut headers),
-                &tips.objects,
-                &mut graph,
-                settings,
-                scanner,
-                stats,
-                progress,
-            )?;
+            let hits = scan_streaming((&commits, &mut headers), &tips.objects, &mut graph, run)?;
             let cut = describe_cut(repo, scope, &graph, &commits, &base, stopped_by_max_count);
             (commits, hits, cut)
         }
@@ -441,15 +461,21 @@ fn scan_streaming(
     (commits, headers): (&[Oid], &mut CommitHeaders),
     object_tips: &[ObjectTip],
     graph: &mut TreeGraph<'_>,
-    settings: &ScanSettings,
-    scanner: &Scanner,
-    stats: &ScanStats,
-    progress: &ProgressBar,
+    run: AuditRun<'_>,
 ) -> Result<Vec<BlobHit>> {
     let git_dir = graph.repo.path().to_path_buf();
-    scan_on_workers(&git_dir, settings, scanner, stats, |send| {
-        walk_commits(commits, object_tips, graph, headers, stats, progress, send);
-    })
+    let (hits, ()) = scan_on_workers(run, &git_dir, |send| {
+        walk_commits(
+            commits,
+            object_tips,
+            graph,
+            headers,
+            run.stats,
+            run.progress,
+            send,
+        );
+    })?;
+    Ok(hits)
 }
 
 /// What the walk needs of a commit.
@@ -540,61 +566,36 @@ fn walk_commits(
     }
 }
 
-/// Runs `produce` with a sender whose blobs worker threads read through libgit2 and scan; returns
-/// the blobs with findings.
-fn scan_on_workers(
+/// Runs `produce` with a sender whose blobs the run's workers read through libgit2 (each
+/// worker with its own repository handle) and scan; returns the blobs with findings and what
+/// `produce` returned.
+fn scan_on_workers<P>(
+    run: AuditRun<'_>,
     git_dir: &Path,
-    settings: &ScanSettings,
-    scanner: &Scanner,
-    stats: &ScanStats,
-    produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool),
-) -> Result<Vec<BlobHit>> {
-    run_git_workers(git_dir, settings.threads, "history", produce, |odb, job| {
-        let admission = Admission::new(settings.max_file_size, stats);
-        scan_one_blob(odb, job, admission, scanner, stats)
-    })
+    produce: impl FnOnce(&mut dyn FnMut(BlobJob) -> bool) -> P,
+) -> Result<(Vec<BlobHit>, P)> {
+    let mut hits = Vec::new();
+    let produced = run.workers.run(
+        GIT_JOB_BATCH,
+        |feed| {
+            let mut sender = feed.sender();
+            produce(&mut |job| sender.send(job))
+        },
+        |worker, job| {
+            let odb = worker.repository(git_dir)?.odb()?;
+            Ok((run.jobs.read_and_scan)(&odb, job))
+        },
+        |hit| hits.push(hit),
+        &|| {},
+    )?;
+    Ok((hits, produced))
 }
 
-fn scan_one_blob(
-    odb: &git2::Odb<'_>,
-    mut job: BlobJob,
-    admission: Admission<'_>,
-    scanner: &Scanner,
-    stats: &ScanStats,
-) -> Option<BlobHit> {
-    if let Some(scan) = job.secrets_found.take() {
-        return add_path_lints(odb, job, scan, scanner, stats);
-    }
-    let origin = BlobOrigin::History { path: &job.path };
-    let object = read_blob_to_scan(odb, job.blob, origin, admission, false, stats)?;
-    let bytes = object.data();
-    finish_scan(job.blob, scanner.scan_blob(&job.path, bytes), stats)
-}
-
-/// Finishes a blob the pack reader scanned for secrets: its bytes hinted at a key-creation
-/// request, so it is read again for the lints that read a file the way its path says.
-fn add_path_lints(
-    odb: &git2::Odb<'_>,
-    job: BlobJob,
-    mut scan: BlobScan,
-    scanner: &Scanner,
-    stats: &ScanStats,
-) -> Option<BlobHit> {
-    match odb.read(job.blob) {
-        Ok(object) => scanner.add_path_lints(&job.path, object.data(), &mut scan),
-        // The secrets found are still reported.
-        Err(err) => stats.damaged(format!(
-            "{} (blob {}): cannot be read again for the scope lints ({})",
-            job.path,
-            job.blob,
-            err.message()
-        )),
-    }
-    finish_scan(job.blob, scan, stats)
-}
+/// Blobs per hand-off to a worker: one hand-off per blob costs more than reading a small blob.
+pub const GIT_JOB_BATCH: usize = 64;
 
 /// Counts what a scan suppressed; the blob with its findings, if any.
-fn finish_scan(blob: Oid, scan: BlobScan, stats: &ScanStats) -> Option<BlobHit> {
+pub fn finish_scan(blob: Oid, scan: BlobScan, stats: &ScanStats) -> Option<BlobHit> {
     stats.suppressed(scan.inline_suppressed, scan.config_suppressed);
     (!scan.occurrences.is_empty()).then_some(BlobHit {
         blob,

@@ -18,16 +18,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::Result;
 use git2::Oid;
-use indicatif::ProgressBar;
 
 use super::grafts::Grafts;
 use super::graph::{BlobJob, TreeGraph};
 use super::order::order_commits;
 use super::{
-    BlobHit, CommitHeaders, Tips, finish_scan, parse_commit_header, scan_on_workers, walk_commits,
+    AuditRun, BlobHit, CommitHeaders, HistoryJobs, Tips, finish_scan, parse_commit_header,
+    scan_on_workers, walk_commits,
 };
-use crate::config::ScanSettings;
-use crate::scanner::{BlobScan, Scanner};
+use crate::scanner::BlobScan;
 use crate::sources::ScanStats;
 use crate::sources::admit::{Admission, is_lfs_pointer};
 use crate::sources::budget::MemoryBudget;
@@ -54,7 +53,7 @@ struct PackedScans {
 impl PackedScans {
     /// Runs on the pack reader's threads, before the walk names the blob: decides as
     /// `Admission` does, and leaves the counting to `take_results`, which knows the name.
-    fn record(&self, slot: usize, content: Content<'_>, admission: Admission, scanner: &Scanner) {
+    fn record(&self, slot: usize, content: Content<'_>, admission: Admission, jobs: HistoryJobs) {
         let bytes = match content {
             Content::Bytes(bytes) => bytes,
             // Never inflated: the pack reader read the size from the headers.
@@ -70,13 +69,13 @@ impl PackedScans {
             LFS_POINTER | size
         } else {
             // Named by the walk afterwards: the path is not known yet.
-            let scan = scanner.scan_secrets("", bytes);
+            let (scan, needs_path_lints) = (jobs.scan_packed)(bytes);
             let worth_keeping =
                 !scan.occurrences.is_empty() || scan.inline_suppressed + scan.config_suppressed > 0;
             if worth_keeping && let Ok(mut results) = self.results.lock() {
                 results.insert(slot, scan);
             }
-            let lints = if Scanner::may_need_path_lints(bytes) {
+            let lints = if needs_path_lints {
                 NEEDS_PATH_LINTS
             } else {
                 0
@@ -129,34 +128,37 @@ pub fn scan_with_packs(
         grafts,
     }: PackedRun<'_>,
     graph: &mut TreeGraph<'_>,
-    settings: &ScanSettings,
-    scanner: &Scanner,
-    stats: &ScanStats,
-    progress: &ProgressBar,
+    run: AuditRun<'_>,
 ) -> Result<(Vec<Oid>, Vec<BlobHit>)> {
-    let threads = settings.threads.max(1);
+    let AuditRun {
+        settings,
+        stats,
+        progress,
+        workers,
+        jobs,
+        ..
+    } = run;
+    let pool = workers.pool()?;
     let admission = Admission::new(settings.max_file_size, stats);
     let scans = PackedScans {
         status: (0..packs.slot_count()).map(|_| AtomicU64::new(0)).collect(),
         results: Mutex::new(HashMap::new()),
     };
     let git_dir = graph.repo.path().to_path_buf();
-    let mut commits = Vec::new();
-    let mut hits = Vec::new();
-    let mut loose_hits = scan_on_workers(&git_dir, settings, scanner, stats, |send| {
+    let (mut loose_hits, (commits, mut hits)) = scan_on_workers(run, &git_dir, |send| {
         let mut packed_jobs = Vec::new();
         progress.set_message("reading trees");
         // Commits and trees first, on every core: the walk is ordered by the commits, and it
         // is the one part that cannot be split, so what it reads should be ready for it.
         let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
-        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, threads, tree_budget);
+        let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, pool, tree_budget);
         grafts.apply_all(&mut commit_headers);
-        commits = std::thread::scope(|scope| {
+        let commits = std::thread::scope(|scope| {
             scope.spawn(|| {
                 // The reader never inflates a blob its headers put over the limit.
                 let limit = admission.max_file_size();
-                packs.for_each_object(&[ObjectKind::Blob], threads, limit, |packed, content| {
-                    scans.record(packed.slot, content, admission, scanner)
+                packs.for_each_object(&[ObjectKind::Blob], pool, limit, |packed, content| {
+                    scans.record(packed.slot, content, admission, jobs)
                 });
             });
             let tip_commits: Vec<Oid> = tips.commits.iter().map(|tip| tip.commit).collect();
@@ -197,12 +199,12 @@ pub fn scan_with_packs(
         // Packed blobs the reader could not deliver (damaged entries) are read by the workers
         // too, and reported as corrupt if libgit2 cannot read them either.
         let (found, unread) = take_results(packs, scans, packed_jobs, admission, stats);
-        hits = found;
         for job in unread {
             if !send(job) {
                 break;
             }
         }
+        (commits, found)
     })?;
     hits.append(&mut loose_hits);
     Ok((commits, hits))
@@ -264,7 +266,7 @@ fn take_results(
 /// libgit2 when it gets to them.
 fn rebuild_trees_and_commits(
     packs: &PackSet,
-    threads: usize,
+    pool: &rayon::ThreadPool,
     tree_budget: usize,
 ) -> (OidMap<Box<[u8]>>, CommitHeaders) {
     let trees = Mutex::new(OidMap::default());
@@ -275,7 +277,7 @@ fn rebuild_trees_and_commits(
     // The walk needs every commit, whatever its size.
     packs.for_each_object_while(
         &[ObjectKind::Tree, ObjectKind::Commit],
-        threads,
+        pool,
         u64::MAX,
         &wanted,
         |packed, content| {
@@ -321,14 +323,16 @@ mod tests {
         let cached_bytes =
             |trees: &OidMap<Box<[u8]>>| trees.values().map(|t| t.len()).sum::<usize>();
 
-        let (all, commits) = rebuild_trees_and_commits(&packs, 2, usize::MAX);
+        let workers = crate::workers::Workers::new(2);
+        let pool = workers.pool().unwrap();
+        let (all, commits) = rebuild_trees_and_commits(&packs, pool, usize::MAX);
         assert_eq!((all.len(), commits.len()), (20, 20));
         for header in commits.values() {
             assert!(all.contains_key(&header.tree));
         }
         let one_tree = cached_bytes(&all) / 20;
         let budget = one_tree * 5 + one_tree / 2;
-        let (some, commits) = rebuild_trees_and_commits(&packs, 2, budget);
+        let (some, commits) = rebuild_trees_and_commits(&packs, pool, budget);
         assert_eq!(commits.len(), 20);
         assert!(
             cached_bytes(&some) <= budget,
@@ -336,7 +340,7 @@ mod tests {
             cached_bytes(&some)
         );
         assert!(!some.is_empty() && some.len() < 20, "{}", some.len());
-        let (none, commits) = rebuild_trees_and_commits(&packs, 2, 0);
+        let (none, commits) = rebuild_trees_and_commits(&packs, pool, 0);
         assert!(none.is_empty());
         assert_eq!(commits.len(), 20);
     }

@@ -63,9 +63,6 @@ const MAX_ENTRY_HEADER: u64 = 64;
 /// Marks "no entry".
 const NONE: u32 = u32::MAX;
 
-/// Stack for resolver threads: a delta chain is resolved by recursion, one frame per link.
-const RESOLVER_STACK: usize = 64 << 20;
-
 struct Entry {
     offset: u64,
     /// Where the next entry (or the pack trailer) starts: the zlib stream ends before it.
@@ -160,20 +157,21 @@ impl PackSet {
             })
     }
 
-    /// Rebuilds, on `threads` threads, every packed object of the given kinds and hands it to
+    /// Rebuilds, on `pool` (the run's workers, `workers::Workers::pool`, whose threads have the
+    /// deep stacks a delta chain's recursion needs), every packed object of the given kinds and hands it to
     /// `deliver` (an object stored in several packs comes once, from the first), or says it is
     /// over `max_size` without inflating it. Objects not delivered are the caller's to read
     /// another way.
     pub fn for_each_object<D>(
         &self,
         kinds: &[ObjectKind],
-        threads: usize,
+        pool: &rayon::ThreadPool,
         max_size: u64,
         deliver: D,
     ) where
         D: Fn(Packed, Content<'_>) + Sync,
     {
-        self.for_each_object_while(kinds, threads, max_size, &|_| true, deliver);
+        self.for_each_object_while(kinds, pool, max_size, &|_| true, deliver);
     }
 
     /// `for_each_object`, but objects of a kind stop coming (no family of it is started or gone
@@ -182,20 +180,13 @@ impl PackSet {
     pub fn for_each_object_while<D>(
         &self,
         kinds: &[ObjectKind],
-        threads: usize,
+        pool: &rayon::ThreadPool,
         max_size: u64,
         wanted: &(dyn Fn(ObjectKind) -> bool + Sync),
         deliver: D,
     ) where
         D: Fn(Packed, Content<'_>) + Sync,
     {
-        let Ok(pool) = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .stack_size(RESOLVER_STACK)
-            .build()
-        else {
-            return;
-        };
         for (pack, first_slot) in self.packs.iter().zip(&self.first_slots) {
             let run = Resolution {
                 pack,

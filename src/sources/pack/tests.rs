@@ -86,9 +86,18 @@ fn all_objects(repo: &Repository, kind: ObjectType) -> HashMap<Oid, Vec<u8>> {
         .collect()
 }
 
+/// A pool like the run's (`workers::Workers`), with `threads` threads.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(64 << 20)
+        .build()
+        .unwrap()
+}
+
 fn delivered(packs: &PackSet, kind: ObjectKind, threads: usize) -> HashMap<Oid, Vec<u8>> {
     let seen = Mutex::new(HashMap::new());
-    packs.for_each_object(&[kind], threads, u64::MAX, |packed, content| {
+    packs.for_each_object(&[kind], &pool(threads), u64::MAX, |packed, content| {
         assert_eq!(packed.kind, kind);
         let Content::Bytes(bytes) = content else {
             panic!("{:?} said too large without a limit", packed.id.to_oid());
@@ -184,7 +193,7 @@ fn a_kind_no_longer_wanted_stops_coming() {
         let others = AtomicUsize::new(0);
         packs.for_each_object_while(
             &[ObjectKind::Tree, ObjectKind::Commit],
-            1,
+            &pool(1),
             u64::MAX,
             &wanted,
             |packed, _| {
@@ -317,7 +326,7 @@ fn objects_spread_over_several_packs_are_each_delivered_once() {
     }
     // Every slot names its object.
     let slots = packs.slot_count();
-    packs.for_each_object(&[ObjectKind::Blob], 1, u64::MAX, |packed, _| {
+    packs.for_each_object(&[ObjectKind::Blob], &pool(1), u64::MAX, |packed, _| {
         assert!(packs.slots_of(packed.id).any(|slot| slot == packed.slot));
         assert!(packed.slot < slots);
     });
@@ -370,7 +379,7 @@ fn objects_over_the_limit_are_said_not_inflated() {
     let expected = all_objects(&repo, ObjectType::Blob);
     let packs = PackSet::open(&repo.path().join("objects"));
     let seen = Mutex::new(HashMap::new());
-    packs.for_each_object(&[ObjectKind::Blob], 2, limit, |packed, content| {
+    packs.for_each_object(&[ObjectKind::Blob], &pool(2), limit, |packed, content| {
         let oid = packed.id.to_oid();
         let bytes = &expected[&oid];
         match content {
