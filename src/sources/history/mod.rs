@@ -24,7 +24,6 @@ use anyhow::{Context, Result, bail};
 use git2::{Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
-use self::attribution::Attribution;
 use self::grafts::Grafts;
 use self::graph::{BlobJob, NONE, TreeGraph};
 use self::order::order_commits;
@@ -234,8 +233,11 @@ pub fn scan_history(
         return Ok(result);
     }
     progress.set_message("attributing findings to commits");
-    let attribution = Attribution::new(graph, hits);
-    attribution.finish(scope, &commits, &tips, scanner, settings, &mut result);
+    let (collected, mut facts) =
+        attribution::facts::collect(graph, hits, (&commits, &tips), scope, scanner, settings);
+    let attributed = attribution::attribute(collected, &mut facts);
+    result.occurrences = attributed.occurrences;
+    result.history = attributed.history;
     Ok(result)
 }
 
