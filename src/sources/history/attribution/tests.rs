@@ -197,29 +197,38 @@ fn a_key_on_a_side_branch_is_introduced_there_and_named_by_both_tips() {
         trees: vec![
             vec![("README", blob(0))],
             vec![("README", blob(0)), ("main.txt", blob(2))],
+            vec![("README", blob(0)), ("beta.txt", blob(3)), ("src", tree(4))],
             vec![("README", blob(0)), ("src", tree(4))],
-            vec![("README", blob(0)), ("main.txt", blob(2)), ("src", tree(4))],
             vec![("key.txt", blob(1))],
+            vec![("README", blob(0)), ("main.txt", blob(2)), ("src", tree(4))],
         ],
-        head: Some(3),
+        head: Some(5),
         ..Fake::default()
     };
-    // c0 → c1 (main), c0 → c2 (side, adds src/key.txt), c3 merges c1 and c2.
-    let mut collected = walked(&[(0, &[]), (1, &[0]), (2, &[0]), (3, &[1, 2])]);
-    collected.hits = vec![(1, vec![finding("alpha")])];
+    // c0 → c1 (main); c0 → c2 (side: adds src/key.txt and beta.txt) → c3 (side: removes
+    // beta.txt); c4 merges c1 and c3. beta reaches main only through the merge's second parent.
+    let mut collected = walked(&[(0, &[]), (1, &[0]), (2, &[0]), (3, &[2]), (5, &[1, 3])]);
+    collected.hits = vec![(1, vec![finding("alpha")]), (3, vec![finding("beta")])];
     collected.tips = vec![
-        tip("refs/heads/main", Some(3)),
-        tip("refs/heads/side", Some(2)),
+        tip("refs/heads/main", Some(4)),
+        tip("refs/heads/side", Some(3)),
         tip("refs/heads/before-merge", Some(1)),
     ];
     let attributed = attribute(collected, &mut facts);
 
-    let info = &attributed.history[&fingerprint("alpha")];
-    assert_eq!(info.introduced.id, "commit-2");
-    assert_eq!(info.refs, ["refs/heads/main", "refs/heads/side"]);
-    assert!(info.present_at_head);
-    assert_eq!(info.in_working_tree, None);
-    assert_eq!(located(&attributed), pairs(&[("src/key.txt", "commit-2")]));
+    let alpha = &attributed.history[&fingerprint("alpha")];
+    assert_eq!(alpha.introduced.id, "commit-2");
+    assert_eq!(alpha.refs, ["refs/heads/main", "refs/heads/side"]);
+    assert!(alpha.present_at_head);
+    assert_eq!(alpha.in_working_tree, None);
+    let beta = &attributed.history[&fingerprint("beta")];
+    assert_eq!(beta.introduced.id, "commit-2");
+    assert_eq!(beta.refs, ["refs/heads/main", "refs/heads/side"]);
+    assert!(!beta.present_at_head);
+    assert_eq!(
+        located(&attributed),
+        pairs(&[("beta.txt", "commit-2"), ("src/key.txt", "commit-2")])
+    );
 }
 
 #[test]
