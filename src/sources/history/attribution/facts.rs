@@ -201,3 +201,126 @@ fn in_working_tree(
                 })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use git2::{Repository, Signature};
+
+    use super::*;
+    use crate::model::ScanStats;
+    use crate::sources::history::attribution::attribute;
+    use crate::sources::history::{Tip, Tips};
+
+    /// The facts come from the repository, the walk's graph and the working tree: entries are
+    /// the walk's indices (a submodule, which the walk records no edge for, is left out), HEAD's
+    /// tree outside a restricted walk is added to the graph, a ref the walk did not reach is
+    /// asked of the commit graph, the working tree is read with the scanner, and a finding in
+    /// a blob the walk never numbered is dropped.
+    #[test]
+    fn facts_come_from_the_repository_the_walk_and_the_working_tree() {
+        let dir = assert_fs::TempDir::new().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let content = format!("token = \"{}\"\n", crate::test_support::live_key(11));
+        let key_blob = repo.blob(content.as_bytes()).unwrap();
+        let plain = repo.blob(b"plain\n").unwrap();
+        let tree = |entries: &[(&str, Oid, i32)]| {
+            let mut builder = repo.treebuilder(None).unwrap();
+            for (name, id, mode) in entries {
+                builder.insert(name, *id, *mode).unwrap();
+            }
+            repo.find_tree(builder.write().unwrap()).unwrap()
+        };
+        let gitlink = Oid::from_str(&"12".repeat(20)).unwrap();
+        let first = tree(&[("a.txt", key_blob, 0o100644), ("sub", gitlink, 0o160000)]);
+        let second = tree(&[("a.txt", key_blob, 0o100644), ("b.txt", plain, 0o100644)]);
+        let who = Signature::now("T", "t@example.invalid").unwrap();
+        let one = repo
+            .commit(Some("HEAD"), &who, &who, "one", &first, &[])
+            .unwrap();
+        let parent = repo.find_commit(one).unwrap();
+        let two = repo
+            .commit(Some("HEAD"), &who, &who, "two", &second, &[&parent])
+            .unwrap();
+
+        // A restricted walk that saw only the first commit.
+        let odb = repo.odb().unwrap();
+        let scanner = Scanner::builtin().unwrap();
+        let stats = ScanStats::default();
+        let mut graph = TreeGraph::new(&repo, &odb, &scanner, &stats);
+        let walked = graph.visit_tree(first.id().into(), &mut String::new(), 0, true, &mut |_| {});
+        graph.add_commit(walked, std::iter::empty());
+        let found = scanner.scan_blob("a.txt", content.as_bytes()).occurrences;
+        let fingerprint = found[0].fingerprint.as_str().to_owned();
+        let hits = vec![
+            BlobHit {
+                blob: key_blob,
+                occurrences: found.clone(),
+            },
+            BlobHit {
+                blob: repo.blob(b"never walked\n").unwrap(),
+                occurrences: found,
+            },
+        ];
+        let commits = [one];
+        let tips = Tips {
+            commits: vec![Tip {
+                name: "refs/heads/main".to_owned(),
+                commit: two,
+            }],
+            objects: Vec::new(),
+        };
+        let scope = HistoryScope {
+            since: Some("HEAD~1".to_owned()),
+            ..HistoryScope::default()
+        };
+        let settings = ScanSettings {
+            max_file_size: 1 << 20,
+            threads: 1,
+            respect_ignore: true,
+            baseline: None,
+            explain: false,
+            repo_config: true,
+            memory_budget_mib: 64,
+        };
+        let (collected, mut facts) =
+            collect(graph, hits, (&commits, &tips), &scope, &scanner, &settings);
+        assert_eq!(collected.hits.len(), 1);
+        assert_eq!(collected.hits[0].0, 0);
+        assert!(collected.restricted);
+        assert_eq!(collected.tips[0].commit, None);
+
+        assert_eq!(
+            facts.entries(walked),
+            [("a.txt".to_owned(), edge(0, false))]
+        );
+        assert_eq!(facts.commit(0).id, one.to_string());
+        assert_eq!(facts.commit(0).summary, "one");
+        assert!(facts.tip_descends_from(0, 0));
+        let head = facts.head_tree().unwrap();
+        assert_ne!(head, walked);
+        let names: Vec<String> = facts.entries(head).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["a.txt", "b.txt"]);
+        assert_eq!(facts.children(head).len(), 2);
+
+        std::fs::write(dir.path().join("a.txt"), &content).unwrap();
+        std::fs::write(dir.path().join("b.txt"), "plain\n").unwrap();
+        let paths = |list: &[&str]| list.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            facts.working_tree_holds(&paths(&["a.txt"]), &fingerprint),
+            Some(true)
+        );
+        assert_eq!(
+            facts.working_tree_holds(&paths(&["b.txt", "gone.txt"]), &fingerprint),
+            Some(false)
+        );
+        assert_eq!(facts.working_tree_has("b.txt"), Some(true));
+        assert_eq!(facts.working_tree_has("gone.txt"), Some(false));
+
+        let attributed = attribute(collected, &mut facts);
+        let info = &attributed.history[&fingerprint];
+        assert_eq!(info.introduced.id, one.to_string());
+        assert_eq!(info.refs, ["refs/heads/main"]);
+        assert!(info.present_at_head);
+        assert_eq!(info.in_working_tree, Some(true));
+    }
+}

@@ -82,7 +82,8 @@ pub struct TaggedObject {
 /// The facts attribution looks up rather than holds. Implemented from git by
 /// `facts::GitFacts`.
 pub trait HistoryFacts {
-    /// A tree's children as the walk recorded them (edges).
+    /// A tree's children as the walk recorded them (edges). Collected data, but asked rather
+    /// than handed over: past `--memory-budget` the walk keeps them in a temporary file.
     fn children(&self, tree: u32) -> Cow<'_, [u32]>;
     /// A tree's entries by name, each with the child (edge) it is; entries the walk did not
     /// record (submodules, allow-listed paths) may be left out. Asked only for trees that
