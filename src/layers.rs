@@ -61,8 +61,10 @@ fn sources_never_import_lints() {
 }
 
 /// Sources only list what there is to read: every read-and-scan runs in the worker stage
-/// (`workers::jobs`), on the run's one pool. `recover.rs` is the exception by design: it reads
-/// back the keys at the locations a saved report names, for verify and revoke, not a scan.
+/// (`workers::jobs`), on the run's one pool. Two files read a file again on purpose, and are
+/// not scans of what a source lists: `recover.rs` reads back the keys at the locations a saved
+/// report names (for verify and revoke), and the history audit's `attribution/facts.rs` asks
+/// whether the working-tree copy of a file still holds a key it found.
 #[test]
 fn sources_never_scan_what_they_list() {
     let scans = [
@@ -77,7 +79,7 @@ fn sources_never_scan_what_they_list() {
         .into_iter()
         .filter(|(path, text)| {
             path != Path::new("sources/recover.rs")
-                && path != Path::new("sources/history/attribution.rs")
+                && path != Path::new("sources/history/attribution/facts.rs")
                 && scans.iter().any(|call| text.contains(call))
         })
         .map(|(path, _)| path.display().to_string())
@@ -103,4 +105,57 @@ fn the_model_imports_nothing_above_it() {
     ];
     let offenders = referring("model", &above);
     assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+/// History attribution is a pure function of what the walk collected: its algorithm
+/// (`sources/history/attribution/mod.rs`) reads nothing, and every read (the repository, the
+/// walk's graph, the working tree) is in `facts.rs` beside it, behind the `HistoryFacts` trait.
+#[test]
+fn history_attribution_reads_nothing() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sources/history/attribution/mod.rs");
+    let text = fs::read_to_string(path).unwrap();
+    // Comments may name what the code must not touch.
+    let code: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect();
+    let reads = [
+        "git2",
+        "Repository",
+        "Oid",
+        "std::fs",
+        "std::io",
+        "std::path",
+        "std::env",
+        "std::process",
+        "std::net",
+        "File",
+        "crate::scanner",
+        "crate::config",
+        "crate::sources",
+        "TreeGraph",
+    ];
+    let offenders: Vec<String> = code
+        .iter()
+        .filter(|line| reads.iter().any(|word| line.contains(word)))
+        .map(|line| line.trim().to_owned())
+        .collect();
+    assert!(offenders.is_empty(), "{offenders:?}");
+    // Its imports: std collections, the model's and findings' types, and the walk's plain
+    // index helpers (constants and the edge encoding).
+    let allowed = [
+        "use std::borrow::Cow;",
+        "use std::collections::{HashMap, HashSet};",
+        "use std::rc::Rc;",
+        "use super::PathWatch;",
+        "use super::graph::{MAX_TREE_DEPTH, NONE, split_edge};",
+        "use crate::findings::{CommitRef, HistoryInfo, Occurrence};",
+    ];
+    let imports: Vec<&str> = code
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| line.starts_with("use ") || line.starts_with("pub use "))
+        .filter(|line| !allowed.contains(line))
+        .collect();
+    assert!(imports.is_empty(), "{imports:?}");
 }

@@ -31,7 +31,7 @@ pub struct BlobJob {
 }
 
 /// An edge from a tree to a child: `index << 1 | 1` for a tree, `index << 1` for a blob.
-fn edge(index: u32, is_tree: bool) -> u32 {
+pub fn edge(index: u32, is_tree: bool) -> u32 {
     index << 1 | u32::from(is_tree)
 }
 
@@ -212,11 +212,6 @@ impl<'r> TreeGraph<'r> {
         self.commit_trees.push(tree);
         self.commit_parents
             .push((start, self.parent_edges.len() as u32));
-    }
-
-    pub fn parents(&self, commit: usize) -> &[u32] {
-        let (start, end) = self.commit_parents[commit];
-        &self.parent_edges[start as usize..end as usize]
     }
 
     /// A blob a ref points at directly: sent (named by the ref) unless already seen. Returns

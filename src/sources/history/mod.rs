@@ -24,7 +24,6 @@ use anyhow::{Context, Result, bail};
 use git2::{Odb, Oid, Repository, Sort};
 use indicatif::ProgressBar;
 
-use self::attribution::Attribution;
 use self::grafts::Grafts;
 pub use self::graph::BlobJob;
 use self::graph::{NONE, TreeGraph};
@@ -254,8 +253,11 @@ pub fn scan_history(
         return Ok(result);
     }
     progress.set_message("attributing findings to commits");
-    let attribution = Attribution::new(graph, hits);
-    attribution.finish(scope, &commits, &tips, scanner, settings, &mut result);
+    let (collected, mut facts) =
+        attribution::facts::collect(graph, hits, (&commits, &tips), scope, scanner, settings);
+    let attributed = attribution::attribute(collected, &mut facts);
+    result.occurrences = attributed.occurrences;
+    result.history = attributed.history;
     Ok(result)
 }
 
