@@ -93,7 +93,10 @@ fn sources_never_scan_what_they_list() {
 fn the_worker_pool_imports_nothing_from_the_crate() {
     let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/workers/mod.rs"))
         .unwrap();
-    assert!(!text.contains("crate::"), "src/workers/mod.rs imports from the crate");
+    assert!(
+        !text.contains("crate::"),
+        "src/workers/mod.rs imports from the crate"
+    );
 }
 
 /// The bottom layer imports nothing from the crate above it.
