@@ -1,12 +1,14 @@
-//! The history source: every blob reachable from the chosen refs, read and scanned exactly once.
+//! The history source: lists every blob reachable from the chosen refs, each exactly once, for
+//! the run's workers to read and scan (`AuditRun::jobs`); the source itself scans nothing.
 //!
 //! Pass 1 walks commits parents-first, visits each tree once (trees and blobs are deduplicated by
-//! id) and lists each new blob. A full audit first rebuilds every packed tree, and afterwards
-//! every listed packed blob, with the pack reader (`sources::pack`: each object inflated once,
-//! on all cores, in pack order); whatever it cannot deliver (loose objects, a range audit's few
-//! blobs) goes to worker threads that read through libgit2, one `Repository` each (git2 handles
-//! are not `Sync`). Only blobs with findings (and watched paths) go on to pass 2, which maps them back
-//! to every commit and path holding them; a history without findings never pays for attribution.
+//! id) and lists each new blob. A full audit first rebuilds packed commits and trees, and then
+//! every packed blob, with the pack reader (`sources::pack`: each object inflated once, on the
+//! run's pool, in pack order), which hands each blob's bytes to the workers' job; whatever it
+//! cannot deliver (loose objects, a range audit's blobs) is sent to the workers, which read it
+//! through libgit2, one `Repository` per worker (git2 handles are not `Sync`). Only blobs with
+//! findings (and watched paths) go on to pass 2, which maps them back to every commit and path
+//! holding them; a history without findings never pays for attribution.
 
 mod attribution;
 mod edges;
@@ -458,7 +460,7 @@ fn describe_cut(
     })
 }
 
-/// Pass 1 without packs (or for a range): the walk streams each new blob to libgit2 workers.
+/// Pass 1 without packs (or for a range): the walk sends each new blob to the run's workers.
 fn scan_streaming(
     (commits, headers): (&[Oid], &mut CommitHeaders),
     object_tips: &[ObjectTip],

@@ -1,13 +1,14 @@
 //! Pass 1 of a full audit, on the packs.
 //!
-//! - every packed commit is rebuilt first, on every core, and packed trees until their share of
-//!   the memory budget is full (the walk reads the others through libgit2);
-//! - then two things run at once: every packed blob is rebuilt and scanned for secrets (the
-//!   bytes alone decide them), while the walk decides which blobs are reachable and at which
-//!   path each was first seen; blobs the packs do not hold go straight to the libgit2 workers;
+//! - every packed commit is rebuilt first, on the run's workers, and packed trees until their
+//!   share of the memory budget is full (the walk reads the others through libgit2);
+//! - then two things run at once: every packed blob is rebuilt on the workers and scanned for
+//!   secrets by the job the pipeline gave (`HistoryJobs::scan_packed`: the bytes alone decide
+//!   them), while the walk decides which blobs are reachable and at which path each was first
+//!   seen; blobs the packs do not hold are sent to the workers, which read them through libgit2;
 //! - afterwards, each reachable packed blob takes its scan result from a per-slot table, and the
 //!   few that need path-dependent lints, or that the packs could not deliver (damaged entries),
-//!   go to the libgit2 workers too.
+//!   are sent to the workers too.
 //!
 //! Unreachable packed blobs are scanned for nothing, and counted nowhere: they are rare, and
 //! waiting for the walk before scanning would leave a core idle for its whole length.
@@ -148,7 +149,7 @@ pub fn scan_with_packs(
     let (mut loose_hits, (commits, mut hits)) = scan_on_workers(run, &git_dir, |send| {
         let mut packed_jobs = Vec::new();
         progress.set_message("reading trees");
-        // Commits and trees first, on every core: the walk is ordered by the commits, and it
+        // Commits and trees first, on all the workers: the walk is ordered by the commits, and it
         // is the one part that cannot be split, so what it reads should be ready for it.
         let tree_budget = MemoryBudget::from_mib(settings.memory_budget_mib).tree_cache();
         let (trees, mut commit_headers) = rebuild_trees_and_commits(packs, pool, tree_budget);
@@ -183,7 +184,7 @@ pub fn scan_with_packs(
                 stats,
                 progress,
                 &mut |job| {
-                    // What the packs do not hold (loose objects) goes to the libgit2 workers now,
+                    // What the packs do not hold (loose objects) goes to the workers now,
                     // while the walk goes on.
                     if packs.slots_of(job.blob.into()).next().is_some() {
                         packed_jobs.push(PackedJob::from(job));
