@@ -16,7 +16,7 @@ pub mod jobs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, TryLockError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -140,12 +140,25 @@ impl Workers {
                 let results = results.clone();
                 scope.spawn(move |_| {
                     let ran = catch_unwind(AssertUnwindSafe(|| {
-                        let mut worker = self.slot().lock().unwrap_or_else(|e| e.into_inner());
+                        // A thread's slot is busy only if a job waited on the pool and this
+                        // thread took another job meanwhile: that one gets a fresh worker rather
+                        // than a deadlock.
+                        let slot = self.slot();
+                        let mut spare = None;
+                        let mut held = match slot.try_lock() {
+                            Ok(held) => Some(held),
+                            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                            Err(TryLockError::WouldBlock) => None,
+                        };
+                        let worker: &mut Worker = match held.as_deref_mut() {
+                            Some(worker) => worker,
+                            None => spare.insert(Worker::default()),
+                        };
                         for job in jobs {
                             if failed.load(Ordering::Relaxed) {
                                 break;
                             }
-                            match work(&mut worker, job) {
+                            match work(worker, job) {
                                 Ok(Some(result)) => {
                                     let _ = results.send(result);
                                 }
