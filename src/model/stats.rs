@@ -1,7 +1,7 @@
 //! Why inputs were skipped, and the run's counters: updated by every worker while the run goes,
 //! read once at the end into the report's summary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -98,7 +98,7 @@ pub struct Summary {
 pub struct Incomplete {
     /// Objects (commits, trees, blobs, tags) that could not be read.
     pub unread_objects: u64,
-    /// One message per unread object, naming it (the first `MAX_WARNINGS`).
+    /// One message per unread object, naming it (the `MAX_WARNINGS` that sort first).
     pub objects: Vec<String>,
 }
 
@@ -177,8 +177,8 @@ pub struct ScanStats {
     pub inline_suppressed: AtomicU64,
     pub config_suppressed: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
-    warnings: Mutex<(Vec<String>, u64)>,
-    damage: Mutex<(Vec<String>, u64)>,
+    warnings: Mutex<Listed>,
+    damage: Mutex<Listed>,
     notes: Mutex<Vec<String>>,
     rules_weakened: Mutex<Vec<String>>,
 }
@@ -202,29 +202,18 @@ impl ScanStats {
         *lock(&self.skipped)
             .entry(SkipReason::CorruptObject)
             .or_default() += 1;
-        {
-            let mut damage = lock(&self.damage);
-            damage.1 += 1;
-            if damage.0.len() < MAX_WARNINGS {
-                damage.0.push(message.clone());
-            }
-        }
+        lock(&self.damage).add(message.clone());
         // Also a warning: said on stderr as it happens, whatever the format.
         self.warn(message);
     }
 
     /// How many objects `damaged` has counted so far.
     pub fn damage_count(&self) -> u64 {
-        lock(&self.damage).1
+        lock(&self.damage).total()
     }
 
     pub fn warn(&self, message: String) {
-        let mut warnings = lock(&self.warnings);
-        if warnings.0.len() < MAX_WARNINGS {
-            warnings.0.push(message);
-        } else {
-            warnings.1 += 1;
-        }
+        lock(&self.warnings).add(message);
     }
 
     /// Something `--verbose` says about the run (what was loaded, what was left out and why).
@@ -251,24 +240,55 @@ impl ScanStats {
         summary.suppressed.inline += self.inline_suppressed.load(Ordering::Relaxed);
         summary.suppressed.config += self.config_suppressed.load(Ordering::Relaxed);
         let damage = lock(&self.damage);
-        if damage.1 > 0 {
-            let mut objects = damage.0.clone();
-            objects.sort();
+        if damage.total() > 0 {
             summary.incomplete = Some(Incomplete {
-                unread_objects: damage.1,
-                objects,
+                unread_objects: damage.total(),
+                objects: damage.sorted(),
             });
         }
         summary.notes = lock(&self.notes).clone();
         summary.rules_weakened = lock(&self.rules_weakened).clone();
         let warnings = lock(&self.warnings);
-        summary.warnings = warnings.0.clone();
-        summary.warnings.sort();
-        if warnings.1 > 0 {
-            summary
-                .warnings
-                .push(format!("… and {} more warnings not listed", warnings.1));
+        summary.warnings = warnings.sorted();
+        if warnings.left_out > 0 {
+            summary.warnings.push(format!(
+                "… and {} more warnings not listed",
+                warnings.left_out
+            ));
         }
+    }
+}
+
+/// Messages kept verbatim for the summary (at most `MAX_WARNINGS`) and a count of the rest.
+///
+/// Workers add messages in whatever order their threads finish. Keeping the ones that sort first,
+/// not the first to arrive, makes a capped list name the same files on every run.
+#[derive(Default)]
+struct Listed {
+    kept: BinaryHeap<String>,
+    left_out: u64,
+}
+
+impl Listed {
+    fn add(&mut self, message: String) {
+        if self.kept.len() < MAX_WARNINGS {
+            self.kept.push(message);
+            return;
+        }
+        self.left_out += 1;
+        if let Some(mut last) = self.kept.peek_mut()
+            && message < *last
+        {
+            *last = message;
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.kept.len() as u64 + self.left_out
+    }
+
+    fn sorted(&self) -> Vec<String> {
+        self.kept.clone().into_sorted_vec()
     }
 }
 
@@ -277,4 +297,34 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary_after(messages: impl Iterator<Item = String>) -> Summary {
+        let stats = ScanStats::default();
+        for message in messages {
+            stats.damaged(message);
+        }
+        let mut summary = Summary::default();
+        stats.fill(&mut summary);
+        summary
+    }
+
+    #[test]
+    fn a_capped_list_names_the_same_files_whatever_order_they_came_in() {
+        let messages: Vec<String> = (0..3 * MAX_WARNINGS).map(|i| format!("f{i:03}")).collect();
+        let forwards = summary_after(messages.iter().cloned());
+        let backwards = summary_after(messages.iter().rev().cloned());
+        assert_eq!(forwards.warnings, backwards.warnings);
+        assert_eq!(forwards.incomplete, backwards.incomplete);
+
+        let mut expected: Vec<String> = messages[..MAX_WARNINGS].to_vec();
+        assert_eq!(forwards.incomplete.as_ref().unwrap().objects, expected);
+        assert_eq!(forwards.incomplete.unwrap().unread_objects, 150);
+        expected.push("… and 100 more warnings not listed".to_owned());
+        assert_eq!(forwards.warnings, expected);
+    }
 }
